@@ -1,0 +1,224 @@
+//! The command lines: each single-function binary, and `kubeflow-krm`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+use crate::functions;
+use crate::krm::main::{EXIT_ERROR, serve};
+use crate::krm::result::{Severity, has_errors};
+use crate::krm::{DynFunction, ResourceList, function, yaml};
+
+/// Entry of a single-function binary: a KRM function on stdin/stdout, or `--help`.
+pub fn function_main(name: &str) -> i32 {
+    let f = functions::by_name(name).expect("every binary is registered");
+    match std::env::args().nth(1).as_deref() {
+        Some("-h" | "--help" | "help") => {
+            print!("{}", f.doc());
+            0
+        }
+        Some("--version" | "-V") => {
+            println!("{} {}", f.name(), env!("CARGO_PKG_VERSION"));
+            0
+        }
+        Some(other) => {
+            eprintln!("error: {name} takes no arguments (got {other:?}): it reads a ResourceList on stdin; see {name} --help");
+            2
+        }
+        None => serve(|_| Ok(f)),
+    }
+}
+
+#[derive(Parser)]
+#[command(
+    name = "kubeflow-krm",
+    version,
+    about = "KRM functions that make a Kubeflow render production-ready for GitOps.",
+    long_about = None,
+    after_help = functions_help(),
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply functionConfigs in order to YAML files, a folder or stdin, in one process.
+    ///
+    /// Writes the transformed resources to stdout and a summary of what changed to stderr.
+    /// Exits 1, writing nothing to stdout, if any function reports an error.
+    Run {
+        /// A YAML file, a folder of YAML files (read recursively, in name order) or `-` for stdin.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// A functionConfig file (IstioInjection, CentralizeCredentials, ...); repeat to chain.
+        #[arg(long = "config", short = 'c', required = true)]
+        configs: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of a functionConfig kind (all kinds, keyed by kind, without one).
+    Schema {
+        /// A kind such as IstioInjection.
+        kind: Option<String>,
+    },
+    /// Print the reference docs of a function (by binary name or kind).
+    Help {
+        /// A function such as istio-injection.
+        function: Option<String>,
+    },
+}
+
+fn functions_help() -> String {
+    let mut s = String::from(
+        "Without a subcommand, kubeflow-krm is a KRM function: it reads a ResourceList on stdin and\n\
+         runs the function named by the functionConfig's kind (one container image serves all).\n\nFunctions:\n",
+    );
+    for f in functions::ALL {
+        let summary = f.doc().lines().find(|l| !l.trim().is_empty() && !l.starts_with('#')).unwrap_or("");
+        s.push_str(&format!("  {:<28} kind {:<24}\n      {summary}\n", f.name(), f.kind()));
+    }
+    s.push_str("\n`kubeflow-krm help FUNCTION` prints a function's reference.");
+    s
+}
+
+/// Entry of `kubeflow-krm`.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(dispatch),
+        Some(Command::Run { inputs, configs }) => match run(&inputs, &configs) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                EXIT_ERROR
+            }
+        },
+        Some(Command::Schema { kind }) => schema(kind.as_deref()),
+        Some(Command::Help { function }) => match function {
+            None => {
+                println!("{}", functions_help());
+                0
+            }
+            Some(name) => match functions::by_name(&name).or_else(|| functions::by_kind(&name)) {
+                Some(f) => {
+                    print!("{}", f.doc());
+                    0
+                }
+                None => {
+                    eprintln!("error: no function named {name:?}");
+                    2
+                }
+            },
+        },
+    }
+}
+
+/// Picks the function for a functionConfig by its kind.
+fn dispatch(function_config: Option<&Value>) -> Result<&'static dyn DynFunction, String> {
+    let kinds = || functions::ALL.iter().map(|f| f.kind()).collect::<Vec<_>>().join(", ");
+    let Some(fc) = function_config else {
+        return Err(format!("missing functionConfig: kubeflow-krm picks the function by its kind, one of {}", kinds()));
+    };
+    let kind = crate::k8s::object::kind(fc);
+    functions::by_kind(kind).ok_or_else(|| format!("functionConfig kind {kind:?} is not one of {}", kinds()))
+}
+
+fn schema(kind: Option<&str>) -> i32 {
+    let value = match kind {
+        Some(k) => match functions::by_kind(k) {
+            Some(f) => f.schema(),
+            None => {
+                eprintln!("error: no functionConfig kind {k:?}");
+                return 2;
+            }
+        },
+        None => Value::Object(functions::ALL.iter().map(|f| (f.kind().to_string(), f.schema())).collect()),
+    };
+    println!("{}", serde_json::to_string_pretty(&value).expect("a schema serializes"));
+    0
+}
+
+fn read_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<Value>> {
+    let mut items = Vec::new();
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+            items.extend(yaml::parse_stream(&text).map_err(|e| anyhow::anyhow!("stdin: {e}"))?);
+        } else {
+            for file in yaml_files(input)? {
+                let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                items.extend(yaml::parse_stream(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?);
+            }
+        }
+    }
+    for (i, item) in items.iter().enumerate() {
+        anyhow::ensure!(item.is_object(), "document {i} of the input is a {}, not a Kubernetes object", crate::k8s::object::type_name(item));
+    }
+    Ok(items)
+}
+
+/// The YAML files of a path: the file itself, or a folder's `*.yaml`/`*.yml`/`*.json` files,
+/// recursively in name order, without kustomize's and kpt's own files.
+fn yaml_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        anyhow::ensure!(path.exists(), "{}: no such file or folder", path.display());
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    entries.sort();
+    let mut files = Vec::new();
+    for entry in entries {
+        let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if entry.is_dir() {
+            if !name.starts_with('.') {
+                files.extend(yaml_files(&entry)?);
+            }
+        } else if [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext))
+            && !["kustomization.yaml", "kustomization.yml", "Kptfile"].contains(&name)
+        {
+            files.push(entry);
+        }
+    }
+    Ok(files)
+}
+
+fn run(inputs: &[PathBuf], configs: &[PathBuf]) -> anyhow::Result<i32> {
+    function::quiet_panics();
+    let mut rl = ResourceList::new(read_inputs(inputs)?);
+    let mut failed = false;
+    let mut stderr = std::io::stderr().lock();
+    for path in configs {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let docs = yaml::parse_stream(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        anyhow::ensure!(!docs.is_empty(), "{}: no functionConfig in the file", path.display());
+        for fc in docs {
+            let f = dispatch(Some(&fc)).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            rl.function_config = Some(fc);
+            let results = function::run(f, &mut rl);
+            let changes = results.iter().filter(|r| r.severity == Severity::Info).count();
+            writeln!(stderr, "{} ({}): {changes} info", f.name(), path.display())?;
+            for r in &results {
+                writeln!(stderr, "  {r}")?;
+            }
+            failed |= has_errors(&results);
+            if failed {
+                break;
+            }
+        }
+        if failed {
+            break;
+        }
+    }
+    if failed {
+        writeln!(stderr, "error: a function reported an error; nothing was written")?;
+        return Ok(EXIT_ERROR);
+    }
+    let text = yaml::to_yaml_stream(&rl.items)?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(0)
+}

@@ -1,0 +1,20 @@
+//! The functions. Each lives in its own folder under `functions/` (processor, config, README,
+//! golden cases); this module only wires them into the crate and lists them for dispatch.
+
+#[path = "../functions/istio-injection/mod.rs"]
+pub mod istio_injection;
+
+use crate::krm::{DynFunction, Registered};
+
+/// Every function, in the recommended order of a `transformers:` list.
+pub static ALL: &[&dyn DynFunction] = &[&Registered::<istio_injection::IstioInjection>::new()];
+
+/// The function whose functionConfig kind is `kind`.
+pub fn by_kind(kind: &str) -> Option<&'static dyn DynFunction> {
+    ALL.iter().copied().find(|f| f.kind() == kind)
+}
+
+/// The function whose binary name is `name`.
+pub fn by_name(name: &str) -> Option<&'static dyn DynFunction> {
+    ALL.iter().copied().find(|f| f.name() == name)
+}

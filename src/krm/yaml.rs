@@ -1,0 +1,207 @@
+//! YAML reading and writing that is exact under YAML 1.1.
+//!
+//! Kustomize, kubectl, Flux and Argo CD read YAML the way go-yaml does, close to YAML 1.1: a plain
+//! `yes`, `on`, `0755` or `2024-01-01` is a bool, a number or a timestamp there. A function that
+//! reads `"on"` (a string) and writes it back plain has silently changed the object. This module is
+//! the one place where bytes become values and values become bytes, so that rule is enforced once.
+//!
+//! # Why serde-saphyr (measured, see `../shared/yaml-notes.md` and `tests/yaml_fidelity.rs`)
+//!
+//! On the 12 MB Kubeflow corpus and 114 adversarial strings (each as value, list item and key),
+//! serde-saphyr 2.2 was the only Rust emitter with zero differences when both sides are read back
+//! with PyYAML (YAML 1.1). The serde_yaml family (serde_yaml 0.9, serde_yaml_ng, serde_norway,
+//! yaml_serde) writes `yes`, `on`, `y`, dates and timestamps plain; on the corpus it turns the CRD
+//! default `"1970-01-01T00:00:00Z"` into a timestamp. It also prints floats as `1e20`, a string to
+//! YAML 1.1 readers. saphyr and yaml-rust2 leave `y`/`n`, `1_000`, `0b101` and dates plain and
+//! write control characters raw.
+//!
+//! Reader settings, chosen to read exactly as kustomize (go-yaml v3) does:
+//! - `strict_booleans`: only `true`/`false` are booleans, so `yes` stays the string `"yes"`;
+//! - `legacy_octal_numbers`: `0644` is 420, as in go-yaml and kubectl (`defaultMode: 0644`);
+//! - a raised [`Budget`]: the defaults (250k nodes, depth 64, 1,024 documents) reject a full
+//!   Kubeflow render (340k nodes in one ResourceList); the limits below still refuse alias bombs
+//!   (alias/anchor ratio) and absurd nesting quickly with a clear error.
+//! - non-finite floats (`.inf`, `.nan`) stay rejected: JSON cannot carry them and kustomize fails
+//!   on them too.
+//!
+//! Writer settings: the defaults (YAML 1.1 quoting on; never `yaml_12`), with folding of long
+//! single-line strings switched off so that long descriptions are not rewritten as `>` blocks.
+
+use serde::Serialize;
+use serde_json::Value;
+use serde_saphyr::{Budget, Options, SerializerOptions};
+
+/// A YAML document could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum YamlError {
+    /// The input is not valid YAML (or exceeds a safety limit).
+    #[error("invalid YAML: {0}")]
+    Parse(String),
+    /// The input is not valid JSON.
+    #[error("invalid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A value could not be written as YAML.
+    #[error("cannot write YAML: {0}")]
+    Emit(String),
+}
+
+/// Deepest nesting accepted. A Kubeflow ResourceList reaches 49; CRD schemas are the deepest.
+pub const MAX_DEPTH: usize = 256;
+
+fn reader_options() -> Options {
+    let mut budget = Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    budget.max_nodes = 200_000_000;
+    budget.max_events = 400_000_000;
+    budget.max_documents = 10_000_000;
+    budget.max_total_scalar_bytes = 4 << 30;
+    budget.max_reader_input_bytes = None;
+    let mut options = Options::default();
+    options.budget = Some(budget);
+    options.strict_booleans = true;
+    options.legacy_octal_numbers = true;
+    options.with_snippet = false;
+    options
+}
+
+fn writer_options() -> SerializerOptions {
+    let mut options = SerializerOptions::default();
+    // Keep long single-line strings as they are (plain or quoted) instead of folding them.
+    options.folded_wrap_chars = usize::MAX;
+    options
+}
+
+/// Strips a byte-order mark, which some editors put in front of YAML files.
+fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// True when the text is a JSON document rather than YAML (kpt and some tools send JSON).
+fn looks_like_json(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+}
+
+/// Reads one document (YAML or JSON) into a value. An empty document is `null`.
+pub fn parse_document(text: &str) -> Result<Value, YamlError> {
+    let text = strip_bom(text);
+    if looks_like_json(text) {
+        return Ok(serde_json::from_str(text)?);
+    }
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_saphyr::from_str_with_options(text, reader_options())
+        .map_err(|e| YamlError::Parse(one_line(&e.to_string())))
+}
+
+/// Reads a multi-document YAML stream (or one JSON document). Empty documents are dropped.
+pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
+    let text = strip_bom(text);
+    if looks_like_json(text) {
+        return Ok(vec![serde_json::from_str(text)?]);
+    }
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, reader_options())
+        .map_err(|e| YamlError::Parse(one_line(&e.to_string())))?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+/// Writes one value as a YAML document (no leading `---`, one trailing newline).
+pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, YamlError> {
+    let mut out = String::new();
+    serde_saphyr::to_fmt_writer_with_options(&mut out, value, writer_options())
+        .map_err(|e| YamlError::Emit(e.to_string()))?;
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Writes values as a multi-document stream separated by `---` lines.
+pub fn to_yaml_stream(values: &[Value]) -> Result<String, YamlError> {
+    let mut out = String::new();
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&to_yaml(value)?);
+    }
+    Ok(out)
+}
+
+/// Renders one string as a YAML scalar exactly as [`to_yaml`] would (quoted when a YAML 1.1
+/// reader would otherwise take it for another type). Single-line strings only.
+pub fn scalar(value: &str) -> Result<String, YamlError> {
+    if value.contains('\n') {
+        return Err(YamlError::Emit("a multi-line string is not a scalar".into()));
+    }
+    let text = to_yaml(&value)?;
+    Ok(text.trim_end_matches('\n').to_string())
+}
+
+/// Error messages from the parser can span lines (snippets); results and stderr want one line.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn typed_looking_strings_stay_strings() {
+        for s in [
+            "yes", "on", "y", "N", "0755", "1e3", "~", "2024-01-01", "0x1F", ".inf", "", " lead",
+            "1:20", "=", "<<", "true", "null", "3306", "1.0", "-1",
+        ] {
+            let out = to_yaml(&json!({ "k": s, s: 1 })).unwrap();
+            let back = parse_document(&out).unwrap();
+            assert_eq!(back, json!({ "k": s, s: 1 }), "{s:?} came back changed from {out}");
+        }
+    }
+
+    #[test]
+    fn reads_like_kustomize() {
+        let v = parse_document("a: yes\nb: 0644\nc: on\nd: 2024-01-01\ne: 1.0\n").unwrap();
+        assert_eq!(v, json!({"a": "yes", "b": 420, "c": "on", "d": "2024-01-01", "e": 1.0}));
+    }
+
+    #[test]
+    fn block_scalars_round_trip() {
+        for s in ["a\nb\n", "a\nb", "a\n\n\n", "  indented\nnext\n", "x\r\ny"] {
+            let out = to_yaml(&json!({ "k": s })).unwrap();
+            assert_eq!(parse_document(&out).unwrap(), json!({ "k": s }), "{out}");
+        }
+    }
+
+    #[test]
+    fn big_integers_and_floats() {
+        let v = json!({"big": u64::MAX, "neg": i64::MIN, "f": 1e20, "half": 0.5});
+        let out = to_yaml(&v).unwrap();
+        assert_eq!(parse_document(&out).unwrap(), v);
+        assert!(out.contains("1.0e+20"), "{out}");
+    }
+
+    #[test]
+    fn scalar_quotes_ambiguous_values() {
+        assert_eq!(scalar("enabled").unwrap(), "enabled");
+        assert_ne!(scalar("true").unwrap(), "true");
+        assert_ne!(scalar("").unwrap(), "");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = "[".repeat(10_000) + &"]".repeat(10_000);
+        assert!(parse_document(&text).is_err());
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..30 {
+            let prev = format!("*a{}", i - 1);
+            text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+        }
+        assert!(parse_document(&text).is_err());
+    }
+}
