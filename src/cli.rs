@@ -54,7 +54,8 @@ enum Command {
         /// A YAML file, a folder of YAML files (read recursively, in name order) or `-` for stdin.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
-        /// A functionConfig file (IstioInjection, CentralizeCredentials, ...); repeat to chain.
+        /// A functionConfig file (IstioInjection, CentralizeCredentials, ...), or a folder whose
+        /// kustomization lists functionConfigs (such as fn-configs/); repeat to chain.
         #[arg(long = "config", short = 'c', required = true)]
         configs: Vec<PathBuf>,
     },
@@ -185,12 +186,40 @@ fn yaml_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The functionConfig files to apply, in order: a file as it is; a folder through the
+/// `resources:` of its kustomization (as `fn-configs/` lists the functions in the recommended
+/// order), so `--config fn-configs` runs the same chain as `transformers: [fn-configs]`.
+fn config_files(configs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in configs {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let k = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .map(|n| path.join(n))
+            .find(|p| p.exists())
+            .ok_or_else(|| anyhow::anyhow!("{}: a config folder needs a kustomization listing its functionConfigs", path.display()))?;
+        let text = std::fs::read_to_string(&k)?;
+        let doc = yaml::parse_document(&text).map_err(|e| anyhow::anyhow!("{}: {e}", k.display()))?;
+        let resources = doc.get("resources").and_then(Value::as_array).cloned().unwrap_or_default();
+        anyhow::ensure!(!resources.is_empty(), "{}: lists no resources", k.display());
+        for r in resources {
+            let name = r.as_str().ok_or_else(|| anyhow::anyhow!("{}: resources must be paths", k.display()))?;
+            files.extend(config_files(&[path.join(name)])?);
+        }
+    }
+    Ok(files)
+}
+
 fn run(inputs: &[PathBuf], configs: &[PathBuf]) -> anyhow::Result<i32> {
     function::quiet_panics();
     let mut rl = ResourceList::new(read_inputs(inputs)?);
     let mut failed = false;
     let mut stderr = std::io::stderr().lock();
-    for path in configs {
+    for path in config_files(configs)? {
+        let path = &path;
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let docs = yaml::parse_stream(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         anyhow::ensure!(!docs.is_empty(), "{}: no functionConfig in the file", path.display());
