@@ -37,6 +37,7 @@ pub fn function_main(name: &str) -> i32 {
     version,
     about = "KRM functions that make a Kubeflow render production-ready for GitOps.",
     long_about = None,
+    disable_help_subcommand = true,
     after_help = functions_help(),
 )]
 struct Cli {
@@ -59,6 +60,9 @@ enum Command {
         #[arg(long = "config", short = 'c', required = true)]
         configs: Vec<PathBuf>,
     },
+    /// Read a ResourceList on stdin and write it back unchanged: the bare parse-and-emit of every
+    /// function, without the function (for benchmarks and YAML fidelity checks).
+    Fmt,
     /// Print the JSON Schema of a functionConfig kind (all kinds, keyed by kind, without one).
     Schema {
         /// A kind such as IstioInjection.
@@ -96,6 +100,10 @@ pub fn main() -> i32 {
                 EXIT_ERROR
             }
         },
+        Some(Command::Fmt) => crate::krm::main::serve_with(|rl| {
+            rl.function_config.take();
+            Vec::new()
+        }),
         Some(Command::Schema { kind }) => schema(kind.as_deref()),
         Some(Command::Help { function }) => match function {
             None => {

@@ -14,6 +14,18 @@ pub const EXIT_ERROR: i32 = 1;
 /// `pick` chooses the function for the input's functionConfig (the single-function binaries
 /// ignore it; `kubeflow-krm` dispatches on the kind).
 pub fn serve(pick: impl Fn(Option<&serde_json::Value>) -> Result<&'static dyn DynFunction, String>) -> i32 {
+    serve_with(|rl| match pick(rl.function_config.as_ref()) {
+        Ok(f) => run(f, rl),
+        Err(message) => {
+            let r = KrmResult::error(message);
+            rl.results.push(r.clone());
+            vec![r]
+        }
+    })
+}
+
+/// Reads the ResourceList, lets `process` change it and return its results, writes it back.
+pub fn serve_with(process: impl FnOnce(&mut ResourceList) -> Vec<KrmResult>) -> i32 {
     quiet_panics();
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut input) {
@@ -23,14 +35,7 @@ pub fn serve(pick: impl Fn(Option<&serde_json::Value>) -> Result<&'static dyn Dy
         Ok(rl) => rl,
         Err(e) => return fail(&e.to_string()),
     };
-    let results = match pick(rl.function_config.as_ref()) {
-        Ok(f) => run(f, &mut rl),
-        Err(message) => {
-            let r = KrmResult::error(message);
-            rl.results.push(r.clone());
-            vec![r]
-        }
-    };
+    let results = process(&mut rl);
     emit(&rl, &results)
 }
 

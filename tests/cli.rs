@@ -1,0 +1,156 @@
+//! The binaries as processes: stdin, stdout, stderr and exit codes, for good and bad input.
+//!
+//! Bad input (malformed YAML, not a ResourceList, a wrong kind, an unknown field, a bad enum
+//! value, empty input, non-UTF-8 bytes) must exit 1 with a one-line message on stderr that names
+//! the problem, and a ResourceList on stdout holding the error result and the items unchanged.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use kubeflow_krm::krm::yaml;
+use serde_json::Value;
+
+const ISTIO: &str = env!("CARGO_BIN_EXE_istio-injection");
+const KRM: &str = env!("CARGO_BIN_EXE_kubeflow-krm");
+
+fn run(bin: &str, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn resource_list(config: &str) -> String {
+    format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: kubeflow\n    labels:\n      istio-injection: enabled\n      note: \"on\"\nfunctionConfig:\n{}",
+        config.lines().map(|l| format!("  {l}\n")).collect::<String>()
+    )
+}
+
+const GOOD: &str = "apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjection\nmetadata:\n  name: x\nmode: ambient\n";
+
+fn stdout_rl(out: &Output) -> Value {
+    yaml::parse_document(std::str::from_utf8(&out.stdout).unwrap()).expect("stdout is a ResourceList")
+}
+
+#[test]
+fn transforms_and_exits_zero() {
+    for bin in [ISTIO, KRM] {
+        let out = run(bin, &[], resource_list(GOOD).as_bytes());
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let rl = stdout_rl(&out);
+        assert_eq!(rl["items"][0]["metadata"]["labels"]["istio.io/dataplane-mode"], "ambient");
+        assert_eq!(rl["items"][0]["metadata"]["labels"]["note"], "on", "a string stays a string");
+        assert!(std::str::from_utf8(&out.stdout).unwrap().contains("note: \"on\""));
+        assert_eq!(rl["results"][0]["severity"], "info");
+        assert!(out.stderr.is_empty(), "infos are not printed on stderr");
+    }
+}
+
+/// Runs a bad input; asserts exit 1, one stderr line naming `expected`, and a ResourceList.
+fn assert_refused(bin: &str, input: &[u8], expected: &str) -> Value {
+    let out = run(bin, &[], input);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "exit code; stderr: {stderr}");
+    assert!(stderr.contains(expected), "stderr {stderr:?} does not name {expected:?}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    let rl = stdout_rl(&out);
+    assert_eq!(rl["kind"], "ResourceList");
+    assert_eq!(rl["results"][0]["severity"], "error");
+    rl
+}
+
+#[test]
+fn config_errors_return_items_unchanged() {
+    let cases = [
+        ("mode: ambient\nnamespaces: [kubeflow]\nnamespace: x\n", "unknown field `namespace`"),
+        ("mode: ambiant\n", "unknown variant `ambiant`"),
+        ("revision: 1-29\nmode: ambient\n", "revision"),
+    ];
+    for (body, expected) in cases {
+        let config = format!("apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjection\nmetadata:\n  name: x\n{body}");
+        for bin in [ISTIO, KRM] {
+            let rl = assert_refused(bin, resource_list(&config).as_bytes(), expected);
+            assert_eq!(rl["items"][0]["metadata"]["labels"]["istio-injection"], "enabled", "items unchanged");
+        }
+    }
+}
+
+#[test]
+fn wrong_kind() {
+    let config = "apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjektion\nmetadata:\n  name: x\n";
+    assert_refused(ISTIO, resource_list(config).as_bytes(), "is not IstioInjection");
+    assert_refused(KRM, resource_list(config).as_bytes(), "\"IstioInjektion\" is not one of");
+}
+
+#[test]
+fn unreadable_input() {
+    for (input, expected) in [
+        (&b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: [\n"[..], "invalid YAML"),
+        (b"apiVersion: v1\nkind: ConfigMap\n", "not a ResourceList"),
+        (b"", "empty input"),
+        (b"\xff\xfeapiVersion", "not UTF-8"),
+        (b"- 1\n- 2\n", "not a mapping"),
+        (b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- 1\n", "items[0]"),
+        (b"a: 1\na: 2\n", "invalid YAML"),
+    ] {
+        assert_refused(ISTIO, input, expected);
+    }
+}
+
+#[test]
+fn missing_function_config() {
+    let input = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n";
+    assert_refused(ISTIO, input, "missing functionConfig");
+    assert_refused(KRM, input, "missing functionConfig");
+}
+
+#[test]
+fn help_is_the_readme() {
+    let out = run(ISTIO, &["--help"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), include_str!("../functions/istio-injection/README.md"));
+    let out = run(KRM, &["--help"], b"");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("istio-injection") && text.contains("IstioInjection"), "{text}");
+    let out = run(KRM, &["help", "IstioInjection"], b"");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), include_str!("../functions/istio-injection/README.md"));
+}
+
+#[test]
+fn schema_lists_every_kind() {
+    let out = run(KRM, &["schema"], b"");
+    let schemas: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let istio = &schemas["IstioInjection"];
+    assert_eq!(istio["properties"]["kind"]["const"], "IstioInjection");
+    assert_eq!(istio["properties"]["mode"]["default"], "sidecar");
+}
+
+#[test]
+fn run_subcommand_chains_configs_and_refuses_on_error() {
+    let dir = std::env::temp_dir().join(format!("kfkrm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("in.yaml");
+    std::fs::write(&input, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kubeflow\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: other\n").unwrap();
+    let good = dir.join("good.yaml");
+    std::fs::write(&good, "apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjection\nmetadata:\n  name: x\nnamespaces: [kubeflow]\n").unwrap();
+    let out = run(KRM, &["run", input.to_str().unwrap(), "--config", good.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let docs = yaml::parse_stream(std::str::from_utf8(&out.stdout).unwrap()).unwrap();
+    assert_eq!(docs[0]["metadata"]["labels"]["istio-injection"], "enabled");
+    assert!(docs[1]["metadata"].get("labels").is_none());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("istio-injection"));
+
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjection\nmetadata:\n  name: x\nmode: none\n").unwrap();
+    let out = run(KRM, &["run", input.to_str().unwrap(), "-c", good.to_str().unwrap(), "-c", bad.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing is written on error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown variant `none`"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
