@@ -67,7 +67,7 @@ impl ResourceList {
         if text.trim().is_empty() {
             return Err(ReadError::Empty);
         }
-        Self::from_value(yaml::parse_document(text)?)
+        Self::from_value(yaml::parse_resource_list(text)?)
     }
 
     /// Takes a parsed document as a ResourceList, checking its shape.
@@ -123,10 +123,44 @@ impl ResourceList {
         Ok(ResourceList { api_version, kind: "ResourceList".into(), items, function_config, results, extra: map })
     }
 
-    /// Writes the ResourceList as YAML.
+    /// Writes the ResourceList as YAML, its items on every core (the text is exactly what the
+    /// serializer writes for the whole document).
     pub fn to_yaml(&self) -> Result<String, YamlError> {
-        yaml::to_yaml(self)
+        let shell = Shell {
+            api_version: &self.api_version,
+            kind: &self.kind,
+            items: &[],
+            function_config: self.function_config.as_ref(),
+            results: &self.results,
+            extra: &self.extra,
+        };
+        let text = yaml::to_yaml(&shell)?;
+        if self.items.is_empty() {
+            return Ok(text);
+        }
+        let items = super::parallel::emit_items(&self.items, yaml::to_yaml)?;
+        let at = text.find("\nitems: []\n").ok_or_else(|| YamlError::Emit("no items in the ResourceList".into()))?;
+        let mut out = String::with_capacity(text.len() + items.len());
+        out.push_str(&text[..=at]);
+        out.push_str(&items);
+        out.push_str(&text[at + "\nitems: []\n".len()..]);
+        Ok(out)
     }
+}
+
+/// The ResourceList as written, borrowing its parts (the items are emitted separately).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Shell<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    items: &'a [Value],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    function_config: Option<&'a Value>,
+    #[serde(skip_serializing_if = "<[KrmResult]>::is_empty")]
+    results: &'a [KrmResult],
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
 }
 
 fn take_string(map: &mut Map<String, Value>, key: &str) -> Option<String> {
@@ -164,6 +198,17 @@ mod tests {
         }
         assert!(matches!(ResourceList::from_bytes(b"  \n"), Err(ReadError::Empty)));
         assert!(matches!(ResourceList::from_bytes(b"\xff\xfe"), Err(ReadError::NotUtf8(0))));
+    }
+
+    #[test]
+    fn parallel_emit_equals_the_serializer() {
+        let item = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
+            "data": {"a": "line\n  indented\n", "b": " lead", "c": "", "d": "yes", "e": {}}, "f": [[1, [2]], []]});
+        let rl = ResourceList::new(vec![item; 3]);
+        let mut whole = String::new();
+        serde_saphyr::to_fmt_writer(&mut whole, &rl).unwrap();
+        assert_eq!(rl.to_yaml().unwrap(), whole);
+        assert_eq!(ResourceList::new(vec![]).to_yaml().unwrap(), "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n");
     }
 
     #[test]

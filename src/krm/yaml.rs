@@ -94,11 +94,37 @@ pub fn parse_document(text: &str) -> Result<Value, YamlError> {
         .map_err(|e| YamlError::Parse(one_line(&e.to_string())))
 }
 
+/// Reads a ResourceList document, parsing its items on every core when the text allows it
+/// (see [`super::parallel`]); otherwise exactly [`parse_document`].
+pub fn parse_resource_list(text: &str) -> Result<Value, YamlError> {
+    let text = strip_bom(text);
+    if !looks_like_json(text) {
+        if let Some(split) = super::parallel::split_items(text) {
+            let items = super::parallel::map(&split.items, String::len, |doc| parse_document(doc));
+            if let (Ok(Value::Object(mut shell)), Ok(items)) =
+                (parse_document(&split.shell), items.into_iter().collect::<Result<Vec<_>, _>>())
+            {
+                if shell.get("items").is_some_and(|i| i.as_array().is_some_and(Vec::is_empty)) {
+                    shell.insert("items".into(), Value::Array(items));
+                    return Ok(Value::Object(shell));
+                }
+            }
+        }
+    }
+    parse_document(text)
+}
+
 /// Reads a multi-document YAML stream (or one JSON document). Empty documents are dropped.
 pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
     let text = strip_bom(text);
     if looks_like_json(text) {
         return Ok(vec![serde_json::from_str(text)?]);
+    }
+    if let Some(docs) = super::parallel::split_stream(text) {
+        let parsed = super::parallel::map(&docs, |d| d.len(), |doc| parse_document(doc));
+        if let Ok(values) = parsed.into_iter().collect::<Result<Vec<_>, _>>() {
+            return Ok(values.into_iter().filter(|d| !d.is_null()).collect());
+        }
     }
     let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, reader_options())
         .map_err(|e| YamlError::Parse(one_line(&e.to_string())))?;
@@ -116,14 +142,15 @@ pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, YamlError> {
     Ok(out)
 }
 
-/// Writes values as a multi-document stream separated by `---` lines.
+/// Writes values as a multi-document stream separated by `---` lines (on every core).
 pub fn to_yaml_stream(values: &[Value]) -> Result<String, YamlError> {
-    let mut out = String::new();
-    for (i, value) in values.iter().enumerate() {
+    let texts = super::parallel::map(values, |_| 1, to_yaml);
+    let mut out = String::with_capacity(texts.iter().map(|t| t.as_ref().map_or(0, String::len) + 4).sum());
+    for (i, text) in texts.into_iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&to_yaml(value)?);
+        out.push_str(&text?);
     }
     Ok(out)
 }

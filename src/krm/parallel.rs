@@ -1,0 +1,178 @@
+//! Parsing and emitting the items of a large input on every core.
+//!
+//! A full Kubeflow render is 12 MB in one ResourceList, and YAML parsing is most of a function's
+//! cost (measured in `bench/`). The items are independent documents, so they are split apart on
+//! their text and parsed (and later emitted) in parallel, each exactly as serde-saphyr would
+//! parse it in place: YAML indentation is relative, so removing the two columns every item line
+//! has in `items:` does not change what it means.
+//!
+//! The split is only taken when the text has the plain shape every orchestrator writes (items as
+//! `- ` entries at column 0, every other line of an item indented by two spaces or empty; no
+//! directives or document markers). Anything else, and any item that fails to parse on its own
+//! (an alias to an anchor in another item, say), falls back to the ordinary whole-document parse,
+//! which also gives the error message with the real line numbers.
+
+use serde_json::Value;
+
+/// Inputs smaller than this are parsed in one piece (threads cost more than they save).
+const MIN_PARALLEL_BYTES: usize = 256 * 1024;
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+}
+
+/// Applies `f` to every element, on up to [`threads`] threads, keeping the order.
+pub fn map<T: Sync, R: Send>(inputs: &[T], weight: impl Fn(&T) -> usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let n = threads();
+    if n < 2 || inputs.len() < 2 {
+        return inputs.iter().map(f).collect();
+    }
+    // Contiguous groups of about equal weight.
+    let total: usize = inputs.iter().map(&weight).sum::<usize>().max(1);
+    let mut groups: Vec<&[T]> = Vec::with_capacity(n);
+    let mut start = 0;
+    let mut acc = 0;
+    for (i, input) in inputs.iter().enumerate() {
+        acc += weight(input);
+        if acc * n >= total * (groups.len() + 1) && groups.len() + 1 < n {
+            groups.push(&inputs[start..=i]);
+            start = i + 1;
+        }
+    }
+    groups.push(&inputs[start..]);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = groups
+            .into_iter()
+            .map(|group| scope.spawn(move || group.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("a parse thread never panics")).collect()
+    })
+}
+
+/// A ResourceList split apart: the document without its items (`items: []` in their place) and
+/// the text of each item, dedented to a document of its own.
+pub struct SplitList {
+    /// The ResourceList with `items: []`.
+    pub shell: String,
+    /// One YAML document per item.
+    pub items: Vec<String>,
+}
+
+/// Splits a ResourceList's text at its items, if it has the plain shape (see the module docs).
+pub fn split_items(text: &str) -> Option<SplitList> {
+    if text.len() < MIN_PARALLEL_BYTES || has_markers(text) {
+        return None;
+    }
+    let mut shell = String::with_capacity(1024);
+    let mut items: Vec<String> = Vec::new();
+    let mut in_items = false;
+    let mut seen_items = false;
+    for line in text.split_inclusive('\n') {
+        if !in_items {
+            if line.trim_end() == "items:" {
+                if seen_items {
+                    return None;
+                }
+                in_items = true;
+                seen_items = true;
+                shell.push_str("items: []\n");
+            } else {
+                shell.push_str(line);
+            }
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("- ") {
+            items.push(String::with_capacity(4096));
+            items.last_mut()?.push_str(rest);
+        } else if let Some(rest) = line.strip_prefix("  ") {
+            items.last_mut()?.push_str(rest);
+        } else if line.trim_end_matches(['\n', '\r']).is_empty() {
+            items.last_mut()?.push_str(line);
+        } else if line.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            // The next top-level key: the items are over.
+            in_items = false;
+            shell.push_str(line);
+        } else {
+            return None;
+        }
+    }
+    if !seen_items || items.is_empty() {
+        return None;
+    }
+    Some(SplitList { shell, items })
+}
+
+/// Splits a multi-document stream at its `---` lines, if it has the plain shape.
+pub fn split_stream(text: &str) -> Option<Vec<&str>> {
+    if text.len() < MIN_PARALLEL_BYTES {
+        return None;
+    }
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        if bare.starts_with("---") || bare.starts_with("...") || bare.starts_with('%') {
+            if bare != "---" {
+                return None;
+            }
+            docs.push(&text[start..offset]);
+            start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    docs.push(&text[start..]);
+    Some(docs)
+}
+
+fn has_markers(text: &str) -> bool {
+    text.lines().any(|l| l.starts_with("---") || l.starts_with("...") || l.starts_with('%'))
+}
+
+/// Writes items as the `items:` list of a ResourceList, on every core: each item is emitted as
+/// a document and indented as a list entry, which is exactly the serializer's own nested form.
+pub fn emit_items(items: &[Value], emit: impl Fn(&Value) -> Result<String, super::yaml::YamlError> + Sync) -> Result<String, super::yaml::YamlError> {
+    let texts = map(items, |_| 1, |item| emit(item));
+    let mut out = String::with_capacity(texts.iter().map(|t| t.as_ref().map_or(0, String::len) + 64).sum());
+    out.push_str("items:\n");
+    for text in texts {
+        let text = text?;
+        let mut first = true;
+        for line in text.split_inclusive('\n') {
+            if first {
+                out.push_str("- ");
+                first = false;
+            } else if line != "\n" {
+                out.push_str("  ");
+            }
+            out.push_str(line);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_keeps_order() {
+        let v: Vec<usize> = (0..1000).collect();
+        assert_eq!(map(&v, |_| 1, |x| x * 2), v.iter().map(|x| x * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn splits_items_and_refuses_odd_shapes() {
+        let item = "- apiVersion: v1\n  kind: ConfigMap\n  data:\n    k: |\n      line\n\n      more\n";
+        let text = format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{}functionConfig:\n  a: 1\n", item.repeat(20_000));
+        let split = split_items(&text).unwrap();
+        assert_eq!(split.items.len(), 20_000);
+        assert_eq!(split.items[0], "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: |\n    line\n\n    more\n");
+        assert!(split.shell.contains("items: []\nfunctionConfig:\n  a: 1\n"));
+        let odd = format!("{text}\n--- \n");
+        assert!(split_items(&odd).is_none());
+        let col0 = text.replacen("  kind: ConfigMap", "#c\n  kind: ConfigMap", 1);
+        assert!(split_items(&col0).is_none());
+    }
+}
