@@ -4,10 +4,16 @@
 #[path = "../functions/istio-injection/mod.rs"]
 pub mod istio_injection;
 
+#[path = "../functions/add-request-authentication/mod.rs"]
+pub mod add_request_authentication;
+
 use crate::krm::{DynFunction, Registered};
 
 /// Every function, in the recommended order of a `transformers:` list.
-pub static ALL: &[&dyn DynFunction] = &[&Registered::<istio_injection::IstioInjection>::new()];
+pub static ALL: &[&dyn DynFunction] = &[
+    &Registered::<istio_injection::IstioInjection>::new(),
+    &Registered::<add_request_authentication::AddRequestAuthentication>::new(),
+];
 
 /// The function whose functionConfig kind is `kind`.
 pub fn by_kind(kind: &str) -> Option<&'static dyn DynFunction> {
