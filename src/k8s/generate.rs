@@ -33,8 +33,32 @@ fn key(item: &Value) -> (usize, &str, &str, &str) {
     (rank(kind), kind, object::namespace(item).unwrap_or(""), object::name(item))
 }
 
+/// The annotations kpt reads to know which file an item lives in.
+const PATH_ANNOTATIONS: [&str; 2] = ["config.kubernetes.io/path", "internal.config.kubernetes.io/path"];
+const INDEX_ANNOTATIONS: [&str; 2] = ["config.kubernetes.io/index", "internal.config.kubernetes.io/index"];
+
 /// Inserts a created object at its place (see the module docs); returns its index.
-pub fn insert(items: &mut Vec<Value>, item: Value) -> usize {
+///
+/// When the input's items carry file paths (kpt does this; kustomize does not), the object gets
+/// one too, `<namespace>/<kind>_<name>.yaml` as kpt names new files, so that `kpt fn render`
+/// writes it beside the package's other files instead of a place of its own choosing.
+pub fn insert(items: &mut Vec<Value>, mut item: Value) -> usize {
+    if items.iter().any(|i| object::annotation(i, PATH_ANNOTATIONS[1]).is_some()) {
+        let file = format!("{}_{}.yaml", object::kind(&item).to_lowercase(), object::name(&item));
+        let path = match object::namespace(&item) {
+            Some(ns) => format!("{ns}/{file}"),
+            None => file,
+        };
+        if let Some(obj) = item.as_object_mut() {
+            let annotations = object::child_map(object::child_map(obj, "metadata"), "annotations");
+            for key in PATH_ANNOTATIONS {
+                object::insert_sorted(annotations, key, Value::String(path.clone()));
+            }
+            for key in INDEX_ANNOTATIONS {
+                object::insert_sorted(annotations, key, Value::String("0".into()));
+            }
+        }
+    }
     let k = key(&item);
     let index = items.iter().position(|i| key(i) > k).unwrap_or(items.len());
     items.insert(index, item);
@@ -64,5 +88,16 @@ mod tests {
         }
         assert_eq!(forward, backward);
         assert_eq!(object::name(&forward[0]), "a");
+    }
+
+    #[test]
+    fn created_objects_get_a_file_when_the_input_has_files() {
+        let mut items = vec![json!({"kind": "Namespace", "metadata": {"name": "x"}})];
+        insert(&mut items, json!({"kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}}));
+        assert!(object::annotation(&items[1], "config.kubernetes.io/path").is_none());
+        let mut items = vec![json!({"kind": "Namespace", "metadata": {"name": "x",
+            "annotations": {"internal.config.kubernetes.io/path": "ns.yaml"}}})];
+        let i = insert(&mut items, json!({"kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}}));
+        assert_eq!(object::annotation(&items[i], "internal.config.kubernetes.io/path"), Some("ns/secret_s.yaml"));
     }
 }

@@ -64,11 +64,20 @@ else
   bad "kustomize with a bad functionConfig: error line missing"
 fi
 
+# The files of a rendered package, in path order, each under a `# file:` line.
+package_text() {
+  (cd "$1" && find . -type f ! -path './fn-configs/*' ! -name Kptfile | LC_ALL=C sort | while read -r f; do
+    echo "# file: ${f#./}"
+    cat "$f"
+  done)
+}
+
 # 3. kpt fn render, exec mode, in a copy of the package holding the base resources.
 cp -rL "$ROOT/examples/kpt-package" "$TMP/render"
 cp "$ROOT/examples/kubeflow-gitops/base/kubeflow.yaml" "$TMP/render/"
 if (cd "$TMP" && PATH="$BIN:$PATH" kpt fn render render --allow-exec > "$TMP/render.log" 2>&1); then
-  compare "kpt fn render --allow-exec: examples/kpt-package" "$TMP/render/kubeflow.yaml" "$EXPECTED/kpt-render.yaml"
+  package_text "$TMP/render" > "$TMP/render.txt"
+  compare "kpt fn render --allow-exec: examples/kpt-package" "$TMP/render.txt" "$EXPECTED/kpt-render.yaml"
 else
   cat "$TMP/render.log"
   bad "kpt fn render --allow-exec: examples/kpt-package"
@@ -87,7 +96,8 @@ while read -r config; do
   fi
 done < <(configs)
 if [ "$eval_ok" = 1 ]; then
-  compare "kpt fn eval --exec (one binary per function)" "$TMP/eval/kubeflow.yaml" "$EXPECTED/kpt-render.yaml"
+  package_text "$TMP/eval" > "$TMP/eval.txt"
+  compare "kpt fn eval --exec (one binary per function)" "$TMP/eval.txt" "$EXPECTED/kpt-render.yaml"
 else
   bad "kpt fn eval --exec (one binary per function)"
 fi
