@@ -63,10 +63,14 @@ enum Command {
     /// Read a ResourceList on stdin and write it back unchanged: the bare parse-and-emit of every
     /// function, without the function (for benchmarks and YAML fidelity checks).
     Fmt,
-    /// Print the JSON Schema of a functionConfig kind (all kinds, keyed by kind, without one).
+    /// Print the JSON Schema of a functionConfig kind (all kinds, keyed by kind, without one),
+    /// or write `<kind>.json` for every kind into a folder (`--write schemas`).
     Schema {
         /// A kind such as IstioInjection.
         kind: Option<String>,
+        /// Write one file per kind into this folder instead of printing.
+        #[arg(long, conflicts_with = "kind")]
+        write: Option<PathBuf>,
     },
     /// Print the reference docs of a function (by binary name or kind).
     Help {
@@ -104,7 +108,17 @@ pub fn main() -> i32 {
             rl.function_config.take();
             Vec::new()
         }),
-        Some(Command::Schema { kind }) => schema(kind.as_deref()),
+        Some(Command::Schema { kind, write: Some(dir) }) => {
+            debug_assert!(kind.is_none());
+            match write_schemas(&dir) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    EXIT_ERROR
+                }
+            }
+        }
+        Some(Command::Schema { kind, write: None }) => schema(kind.as_deref()),
         Some(Command::Help { function }) => match function {
             None => {
                 println!("{}", functions_help());
@@ -147,6 +161,19 @@ fn schema(kind: Option<&str>) -> i32 {
     };
     println!("{}", serde_json::to_string_pretty(&value).expect("a schema serializes"));
     0
+}
+
+/// The text of `schemas/<kind>.json`: pretty JSON with a trailing newline.
+pub fn schema_file_text(f: &dyn DynFunction) -> String {
+    serde_json::to_string_pretty(&f.schema()).expect("a schema serializes") + "\n"
+}
+
+fn write_schemas(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for f in functions::ALL {
+        std::fs::write(dir.join(format!("{}.json", f.kind())), schema_file_text(*f))?;
+    }
+    Ok(())
 }
 
 fn read_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<Value>> {

@@ -154,3 +154,39 @@ fn run_subcommand_chains_configs_and_refuses_on_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown variant `none`"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `schemas/<kind>.json` (what editors validate fn-configs against) must match the code:
+/// `cargo run -- schema --write schemas` (or `UPDATE_GOLDEN=1 cargo test`) regenerates them.
+#[test]
+fn published_schemas_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    for f in kubeflow_krm::functions::ALL {
+        let path = dir.join(format!("{}.json", f.kind()));
+        let expected = kubeflow_krm::cli::schema_file_text(*f);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &expected).unwrap();
+        }
+        let actual = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(actual == expected, "{} is stale: run `cargo run -- schema --write schemas`", path.display());
+    }
+}
+
+/// Every fn-configs file is valid for its function and points editors at its schema.
+#[test]
+fn fn_configs_load_and_name_their_schema() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fn-configs");
+    let list = yaml::parse_document(&std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap()).unwrap();
+    let names: Vec<&str> = list["resources"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(!names.is_empty());
+    for name in names {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let config = yaml::parse_document(&text).unwrap();
+        let kind = config["kind"].as_str().unwrap();
+        assert!(text.starts_with(&format!("# yaml-language-server: $schema=../schemas/{kind}.json\n")), "{name}: modeline");
+        let f = kubeflow_krm::functions::by_kind(kind).unwrap();
+        let results = f.apply(Some(&config), &mut Vec::new());
+        assert!(!results.iter().any(|r| r.is_error()), "{name}: {results:?}");
+        assert_eq!(config["metadata"]["annotations"]["config.kubernetes.io/local-config"], "true", "{name}");
+    }
+}

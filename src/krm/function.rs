@@ -135,3 +135,45 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 pub fn quiet_panics() {
     std::panic::set_hook(Box::new(|_| {}));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::krm::config::{ConfigError, Validate};
+    use serde::Deserialize;
+
+    #[derive(Deserialize, JsonSchema)]
+    struct Empty {}
+    impl Validate for Empty {
+        fn validate(&self) -> Vec<ConfigError> {
+            Vec::new()
+        }
+    }
+    struct Panics;
+    impl Function for Panics {
+        const NAME: &'static str = "panics";
+        const KIND: &'static str = "Panics";
+        const DOC: &'static str = "";
+        type Config = Empty;
+        fn default_config() -> Option<Empty> {
+            Some(Empty {})
+        }
+        fn process(_: &Empty, items: &mut Vec<Value>) -> Vec<KrmResult> {
+            items.clear();
+            let v: Vec<u8> = Vec::new();
+            vec![KrmResult::info(format!("{}", v[usize::from(items.is_empty())]))]
+        }
+    }
+
+    #[test]
+    fn a_panic_is_an_error_result_and_the_items_are_restored() {
+        quiet_panics();
+        let mut rl = ResourceList::new(vec![serde_json::json!({"kind": "A"})]);
+        let results = run(&Registered::<Panics>::new(), &mut rl);
+        assert_eq!(results.len(), 1);
+        assert!(results[0].is_error());
+        assert!(results[0].message.contains("internal error in panics"), "{}", results[0].message);
+        assert_eq!(rl.items.len(), 1, "items restored");
+        let _ = std::panic::take_hook();
+    }
+}
