@@ -234,7 +234,7 @@ fn label_profiles(plan: &Plan<'_>, items: &mut [Value], results: &mut Vec<KrmRes
         if changes.is_empty() {
             continue;
         }
-        let new_text = match doc.finish() {
+        let new_text = match doc.clone().finish() {
             Ok(t) => t,
             Err(_) => {
                 results.push(
@@ -242,12 +242,7 @@ fn label_profiles(plan: &Plan<'_>, items: &mut [Value], results: &mut Vec<KrmRes
                         .on(item)
                         .at(path.clone()),
                 );
-                match Doc::parse(&text).and_then(|mut d| {
-                    for (label, value) in profile_entries(plan) {
-                        d.set(&[label], &Value::String(value))?;
-                    }
-                    d.reemit()
-                }) {
+                match doc.reemit() {
                     Ok(t) => t,
                     Err(e) => {
                         results.push(KrmResult::error(e.to_string()).on(item).at(path.clone()));
