@@ -45,6 +45,15 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// Output format of `--report`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    /// For people.
+    Text,
+    /// For tools.
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Apply functionConfigs in order to YAML files, a folder or stdin, in one process.
@@ -59,6 +68,14 @@ enum Command {
         /// kustomization lists functionConfigs (such as fn-configs/); repeat to chain.
         #[arg(long = "config", short = 'c', required = true)]
         configs: Vec<PathBuf>,
+        /// Print, instead of the resources, what each function changed: per resource and field
+        /// path, old -> new (secret values masked), grouped by function, with totals.
+        #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text")]
+        report: Option<ReportFormat>,
+        /// Exit 1 if the functions would change the input (for CI: "the rendered output in Git
+        /// is current"); prints no resources.
+        #[arg(long)]
+        check: bool,
     },
     /// Read a ResourceList on stdin and write it back unchanged: the bare parse-and-emit of every
     /// function, without the function (for benchmarks and YAML fidelity checks).
@@ -97,7 +114,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
         None => serve(dispatch),
-        Some(Command::Run { inputs, configs }) => match run(&inputs, &configs) {
+        Some(Command::Run { inputs, configs, report, check }) => match run(&inputs, &configs, report, check) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -248,9 +265,11 @@ fn config_files(configs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn run(inputs: &[PathBuf], configs: &[PathBuf]) -> anyhow::Result<i32> {
+fn run(inputs: &[PathBuf], configs: &[PathBuf], report: Option<ReportFormat>, check: bool) -> anyhow::Result<i32> {
     function::quiet_panics();
     let mut rl = ResourceList::new(read_inputs(inputs)?);
+    let original = check.then(|| rl.items.clone());
+    let mut reports = Vec::new();
     let mut failed = false;
     let mut stderr = std::io::stderr().lock();
     for path in config_files(configs)? {
@@ -261,7 +280,11 @@ fn run(inputs: &[PathBuf], configs: &[PathBuf]) -> anyhow::Result<i32> {
         for fc in docs {
             let f = dispatch(Some(&fc)).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             rl.function_config = Some(fc);
+            let before = report.is_some().then(|| rl.items.clone());
             let results = function::run(f, &mut rl);
+            if let Some(before) = before {
+                reports.push(crate::report::compare(f.name(), &path.display().to_string(), &before, &rl.items));
+            }
             let changes = results.iter().filter(|r| r.severity == Severity::Info).count();
             writeln!(stderr, "{} ({}): {changes} info", f.name(), path.display())?;
             for r in &results {
@@ -280,9 +303,27 @@ fn run(inputs: &[PathBuf], configs: &[PathBuf]) -> anyhow::Result<i32> {
         writeln!(stderr, "error: a function reported an error; nothing was written")?;
         return Ok(EXIT_ERROR);
     }
-    let text = yaml::to_yaml_stream(&rl.items)?;
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
+    match report {
+        Some(ReportFormat::Text) => stdout.write_all(crate::report::to_text(&reports).as_bytes())?,
+        Some(ReportFormat::Json) => stdout.write_all(crate::report::to_json(&reports).as_bytes())?,
+        None if !check => stdout.write_all(yaml::to_yaml_stream(&rl.items)?.as_bytes())?,
+        None => {}
+    }
     stdout.flush()?;
+    if let Some(original) = original {
+        if original != rl.items {
+            let changed = crate::report::compare("all", "", &original, &rl.items);
+            writeln!(
+                stderr,
+                "check: the functions would change the input: {} changed, {} added, {} removed",
+                changed.changed.len(),
+                changed.added.len(),
+                changed.removed.len()
+            )?;
+            return Ok(EXIT_ERROR);
+        }
+        writeln!(stderr, "check: the input is current")?;
+    }
     Ok(0)
 }

@@ -10,3 +10,4 @@ pub mod cli;
 pub mod functions;
 pub mod k8s;
 pub mod krm;
+pub mod report;

@@ -190,3 +190,44 @@ fn fn_configs_load_and_name_their_schema() {
         assert_eq!(config["metadata"]["annotations"]["config.kubernetes.io/local-config"], "true", "{name}");
     }
 }
+
+fn repo(path: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path).display().to_string()
+}
+
+/// Compares with a checked-in file (`UPDATE_GOLDEN=1` rewrites it).
+fn golden(actual: &str, path: &str) {
+    let path = repo(path);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(expected == actual, "{path} differs from the output:\n{actual}");
+}
+
+#[test]
+fn change_report_text_and_json() {
+    let (base, configs) = (repo("examples/kubeflow-gitops/base"), repo("fn-configs"));
+    let out = run(KRM, &["run", &base, "--config", &configs, "--report"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap().replace(&configs, "fn-configs");
+    golden(&text, "tests/report/report.txt");
+    let out = run(KRM, &["run", &base, "--config", &configs, "--report=json"], b"");
+    let json = String::from_utf8(out.stdout).unwrap().replace(&configs, "fn-configs");
+    let parsed: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed["totals"]["added"], parsed["functions"].as_array().unwrap().iter().map(|f| f["added"].as_array().unwrap().len()).sum::<usize>());
+    golden(&json, "tests/report/report.json");
+}
+
+#[test]
+fn check_fails_when_the_output_is_stale_and_passes_when_current() {
+    let (base, configs) = (repo("examples/kubeflow-gitops/base"), repo("fn-configs"));
+    let out = run(KRM, &["run", &base, "--config", &configs, "--check"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("would change the input"));
+    let rendered = run(KRM, &["run", &base, "--config", &configs], b"");
+    let out = run(KRM, &["run", "-", "--config", &configs, "--check"], &rendered.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the input is current"));
+}
