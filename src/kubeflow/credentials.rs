@@ -1241,7 +1241,7 @@ pub fn namespace_results(usage: &[Usage], target: &Target) -> Vec<KrmResult> {
                     keys.join(", ")
                 )),
                 None => KrmResult::info(format!(
-                    "the namespace that {by} without metadata.namespace deploy to must hold Secret {} with keys {}",
+                    "the namespace where the resources without metadata.namespace are deployed must hold Secret {} with keys {} (read by {by})",
                     target.secret_name,
                     keys.join(", ")
                 )),
