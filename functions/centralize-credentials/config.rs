@@ -207,6 +207,18 @@ impl Validate for CentralizeCredentialsConfig {
 mod tests {
     use super::*;
 
+    /// The published functionConfig loads without errors.
+    #[test]
+    fn fn_config_is_valid() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fn-configs/centralize-credentials.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.starts_with("# yaml-language-server: $schema=../schemas/CentralizeCredentials.json\n"));
+        let config = crate::krm::yaml::parse_document(&text).unwrap();
+        let f = crate::functions::by_kind("CentralizeCredentials").unwrap();
+        let results = f.apply(Some(&config), &mut Vec::new());
+        assert!(!results.iter().any(|r| r.is_error()), "{results:?}");
+    }
+
     #[test]
     fn durations() {
         for ok in ["1h", "30m", "1h30m", "0", "10s", "1.5h", "100ms"] {
