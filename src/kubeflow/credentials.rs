@@ -668,7 +668,7 @@ fn rewire_argo(item: &mut Value, target: &Target, notes: &mut Vec<Note>) {
         let Some(text) = item.get("data").and_then(|d| d.get(&data_key)).and_then(Value::as_str).map(str::to_string) else {
             continue;
         };
-        let mut doc = match Doc::parse(&text) {
+        let doc = match Doc::parse(&text) {
             Ok(d) => d,
             Err(e) => {
                 if mentions_credential_secret(&text, target) {
@@ -681,7 +681,6 @@ fn rewire_argo(item: &mut Value, target: &Target, notes: &mut Vec<Note>) {
             }
         };
         let mut changes = Vec::new();
-        let mut failed = None;
         let mut edits: Vec<(Vec<&str>, String, String)> = Vec::new();
         for slot in ARGO_SLOTS {
             let mut base: Vec<&str> = prefix.clone();
@@ -699,33 +698,32 @@ fn rewire_argo(item: &mut Value, target: &Target, notes: &mut Vec<Note>) {
         if edits.is_empty() {
             continue;
         }
-        let apply = |doc: &mut Doc| -> Result<(), crate::k8s::embedded::EmbeddedError> {
-            for (base, name, key) in &edits {
-                let mut p = base.clone();
-                p.push("name");
-                doc.set(&p, &Value::String(name.clone()))?;
-                p.pop();
-                p.push("key");
-                doc.set(&p, &Value::String(key.clone()))?;
-            }
-            Ok(())
-        };
-        if let Err(e) = apply(&mut doc) {
-            failed = Some(e.to_string());
-        }
-        let new_text = match failed {
-            None => doc.finish().ok(),
-            Some(_) => None,
-        };
-        let new_text = match new_text {
-            Some(t) => t,
-            None => {
-                // The line editor refused: re-emit the document (comments are lost), with a warning.
-                let reemitted = Doc::parse(&text).and_then(|mut d| {
-                    apply(&mut d)?;
-                    d.reemit()
-                });
-                match reemitted {
+        // Line by line first (comments and styles stay); if the document's shape does not allow
+        // it (flow style...), re-emit the edited value with a warning.
+        let mut lines = doc.clone();
+        let line_edit = edits
+            .iter()
+            .try_for_each(|(base, name, key)| {
+                for (field, value) in [("name", name), ("key", key)] {
+                    let mut p = base.clone();
+                    p.push(field);
+                    lines.set(&p, &Value::String(value.clone()))?;
+                }
+                Ok(())
+            })
+            .and_then(|()| lines.finish());
+        let new_text = match line_edit {
+            Ok(t) => t,
+            Err(_) => {
+                let mut value = doc.value().clone();
+                for (base, name, key) in &edits {
+                    let slot = base.iter().try_fold(&mut value, |v, k| v.get_mut(*k)).and_then(Value::as_object_mut);
+                    if let Some(slot) = slot {
+                        object::insert_sorted(slot, "name", Value::String(name.clone()));
+                        object::insert_sorted(slot, "key", Value::String(key.clone()));
+                    }
+                }
+                match yaml::to_yaml(&value) {
                     Ok(t) => {
                         notes.push(Note::warning(
                             "rewritten without its comments: it could not be edited line by line".into(),
@@ -896,6 +894,9 @@ pub fn scan(items: &[Value]) -> Vec<Reference> {
             let base = FieldPath::from_keys(&["data"]).key(&data_key);
             let mut walker = Walker { item: index, form: RefForm::Embedded, skip: None, out: &mut out, stack: Vec::new(), base };
             walker.walk(&doc, None);
+        }
+        if matches!(object::kind(item), "Secret" | "ConfigMap") && object::group(item).is_empty() {
+            continue; // their data are values, not references
         }
         let mut walker =
             Walker { item: index, form: RefForm::Other, skip, out: &mut out, stack: Vec::new(), base: FieldPath::root() };
@@ -1538,6 +1539,22 @@ mod tests {
         let usage = central_usage(&items, &all());
         assert_eq!(usage.len(), 1);
         assert_eq!(usage[0].credentials, BTreeSet::from([Credential::ObjectStoreAccessKey, Credential::ObjectStoreSecretKey]));
+    }
+
+    #[test]
+    fn flow_style_argo_documents_are_reemitted_with_a_warning() {
+        let text = "s3: {bucket: mlpipeline, accessKeySecret: {name: mlpipeline-minio-artifact, key: accesskey}}\n";
+        let mut items = vec![json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "artifact-repositories", "namespace": "team"},
+            "data": {"default-v1": text}})];
+        let mut results = Vec::new();
+        centralize(&mut items, &all(), &mut results);
+        let out = yaml::parse_document(items[0]["data"]["default-v1"].as_str().unwrap()).unwrap();
+        assert_eq!(out, json!({"s3": {"bucket": "mlpipeline", "accessKeySecret": {"key": "s3-access-key", "name": "central"}}}));
+        assert!(results.iter().any(|r| r.severity == Severity::Warning && r.message.contains("without its comments")));
+        let mut again = items.clone();
+        centralize(&mut again, &all(), &mut Vec::new());
+        assert_eq!(again, items);
     }
 
     #[test]
