@@ -7,10 +7,14 @@ pub mod istio_injection;
 #[path = "../functions/add-request-authentication/mod.rs"]
 pub mod add_request_authentication;
 
+#[path = "../functions/centralize-credentials/mod.rs"]
+pub mod centralize_credentials;
+
 use crate::krm::{DynFunction, Registered};
 
 /// Every function, in the recommended order of a `transformers:` list.
 pub static ALL: &[&dyn DynFunction] = &[
+    &Registered::<centralize_credentials::CentralizeCredentials>::new(),
     &Registered::<istio_injection::IstioInjection>::new(),
     &Registered::<add_request_authentication::AddRequestAuthentication>::new(),
 ];
