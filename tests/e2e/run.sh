@@ -110,5 +110,24 @@ else
   bad "kubeflow-krm run --config fn-configs"
 fi
 
+# 6. The examples that cannot run here (Argo CD, Flux) are at least valid YAML.
+if python3 - "$ROOT/examples" <<'PY'
+import pathlib, sys, yaml
+bad = []
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.yaml")):
+    try:
+        docs = list(yaml.safe_load_all(path.read_text()))
+        for doc in docs:
+            for value in ((doc or {}).get("data") or {}).values() if isinstance(doc, dict) else []:
+                if isinstance(value, str) and value.lstrip().startswith("apiVersion:"):
+                    yaml.safe_load(value)
+    except Exception as e:  # noqa: BLE001
+        bad.append(f"{path}: {e}")
+if bad:
+    print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+then ok "every example file is valid YAML (embedded documents too)"; else bad "examples: invalid YAML"; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
