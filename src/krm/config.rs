@@ -58,7 +58,7 @@ where
                 "missing functionConfig: expected kind {kind} (apiVersion {API_VERSION}) or a ConfigMap"
             ))]
         })?,
-        Some(fc) => from_value::<C>(kind, fc).map_err(|e| vec![e])?,
+        Some(fc) => from_value::<C>(kind, fc).map_err(|e| vec![*e])?,
     };
     let errors = config.validate();
     if !errors.is_empty() {
@@ -96,22 +96,23 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-fn from_value<C: DeserializeOwned + JsonSchema>(kind: &str, fc: &Value) -> Result<C, KrmResult> {
+/// Errors are boxed: a result is large and this is the cold path.
+fn from_value<C: DeserializeOwned + JsonSchema>(kind: &str, fc: &Value) -> Result<C, Box<KrmResult>> {
     let Some(map) = fc.as_object() else {
-        return Err(KrmResult::error(format!(
+        return Err(Box::new(KrmResult::error(format!(
             "functionConfig is a {}, expected a {kind} object",
             object::type_name(fc)
-        )));
+        ))));
     };
     let fc_kind = object::kind(fc);
     let fc_version = object::api_version(fc);
     let options = if fc_kind == kind {
         if fc_version != API_VERSION {
-            return Err(KrmResult::error(format!(
+            return Err(Box::new(KrmResult::error(format!(
                 "functionConfig {kind} has apiVersion {fc_version:?}, expected {API_VERSION}"
             ))
             .on(fc)
-            .at("apiVersion"));
+            .at("apiVersion")));
         }
         let mut options = map.clone();
         for key in ["apiVersion", "kind", "metadata"] {
@@ -121,22 +122,22 @@ fn from_value<C: DeserializeOwned + JsonSchema>(kind: &str, fc: &Value) -> Resul
     } else if fc_kind == "ConfigMap" && fc_version == "v1" {
         configmap_options::<C>(fc)?
     } else {
-        return Err(KrmResult::error(format!(
+        return Err(Box::new(KrmResult::error(format!(
             "functionConfig kind {fc_kind:?} ({fc_version}) is not {kind}: this function takes a {kind} or a ConfigMap"
         ))
         .on(fc)
-        .at("kind"));
+        .at("kind")));
     };
     serde_path_to_error::deserialize::<_, C>(options).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
         let r = KrmResult::error(message).on(fc);
-        if path == "." { r } else { r.at(path) }
+        Box::new(if path == "." { r } else { r.at(path) })
     })
 }
 
 /// Turns `data` of a ConfigMap functionConfig into the options object of `C`.
-fn configmap_options<C: JsonSchema>(fc: &Value) -> Result<Value, KrmResult> {
+fn configmap_options<C: JsonSchema>(fc: &Value) -> Result<Value, Box<KrmResult>> {
     let schema = schemars::schema_for!(C);
     let root = schema.as_value();
     let mut options = Map::new();
@@ -144,14 +145,14 @@ fn configmap_options<C: JsonSchema>(fc: &Value) -> Result<Value, KrmResult> {
     for (key, raw) in data {
         let field = format!("data.{key}");
         let Value::String(text) = raw else {
-            return Err(KrmResult::error("ConfigMap data values must be strings").on(fc).at(field));
+            return Err(Box::new(KrmResult::error("ConfigMap data values must be strings").on(fc).at(field)));
         };
         let segments: Vec<&str> = key.split('.').collect();
         let types = option_types(root, &segments).ok_or_else(|| {
-            KrmResult::error(format!("unknown option {key:?}")).on(fc).at(field.clone())
+            Box::new(KrmResult::error(format!("unknown option {key:?}")).on(fc).at(field.clone()))
         })?;
         let value = coerce(&text, &types)
-            .map_err(|m| KrmResult::error(format!("option {key:?}: {m}")).on(fc).at(field.clone()))?;
+            .map_err(|m| Box::new(KrmResult::error(format!("option {key:?}: {m}")).on(fc).at(field.clone())))?;
         insert_path(&mut options, &segments, value);
     }
     Ok(Value::Object(options))

@@ -57,6 +57,12 @@ impl<F> Registered<F> {
     }
 }
 
+impl<F> Default for Registered<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<F: Function> DynFunction for Registered<F>
 where
     F: Sync,
