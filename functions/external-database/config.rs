@@ -350,6 +350,15 @@ impl ExternalDatabaseConfig {
 /// The Services of the bundled MySQL servers (a `host` naming one would be deleted).
 pub const BUNDLED_HOSTS: [&str; 4] = ["mysql", "katib-mysql", "model-registry-db", "metadata-db"];
 
+/// True if `host` is one of the bundled Services: `mysql`, `mysql.kubeflow`,
+/// `mysql.kubeflow.svc`, `mysql.kubeflow.svc.cluster.local` (and the other bundled names).
+pub fn names_bundled_service(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let labels: Vec<&str> = host.split('.').collect();
+    let in_cluster = labels.len() <= 2 || labels.get(2) == Some(&"svc");
+    in_cluster && BUNDLED_HOSTS.contains(&labels[0])
+}
+
 /// Why `host` is not a host name or IPv4 address, if it is not.
 pub fn host_problem(host: &str) -> Option<String> {
     if host.is_empty() {
@@ -427,9 +436,7 @@ impl Validate for ExternalDatabaseConfig {
         if let Some(problem) = host_problem(&self.host) {
             errors.push(ConfigError::new("host", problem));
         } else if self.remove_in_cluster {
-            let short = self.host.split('.').next().unwrap_or_default();
-            let in_cluster = !self.host.contains('.') || self.host.contains(".svc");
-            if in_cluster && BUNDLED_HOSTS.contains(&short) {
+            if names_bundled_service(&self.host) {
                 errors.push(ConfigError::new(
                     "host",
                     format!(
@@ -585,6 +592,16 @@ mod tests {
         }
         for bad in ["", "mysql://db", "db/x", "db:3306", "::1", "user@db", "-db", "db..x", "a b"] {
             assert!(host_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bundled_services() {
+        for bundled in ["mysql", "mysql.kubeflow", "katib-mysql.kubeflow.svc", "model-registry-db.kubeflow.svc.cluster.local"] {
+            assert!(names_bundled_service(bundled), "{bundled}");
+        }
+        for external in ["mysql.example.com", "db", "mysql.db.example.com", "mysql-prod"] {
+            assert!(!names_bundled_service(external), "{external}");
         }
     }
 
