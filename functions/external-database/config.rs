@@ -435,16 +435,14 @@ impl Validate for ExternalDatabaseConfig {
         let mut errors = Vec::new();
         if let Some(problem) = host_problem(&self.host) {
             errors.push(ConfigError::new("host", problem));
-        } else if self.remove_in_cluster {
-            if names_bundled_service(&self.host) {
-                errors.push(ConfigError::new(
-                    "host",
-                    format!(
-                        "{} is a bundled MySQL Service that removeInCluster deletes: give the external server, or set removeInCluster: false",
-                        self.host
-                    ),
-                ));
-            }
+        } else if self.remove_in_cluster && names_bundled_service(&self.host) {
+            errors.push(ConfigError::new(
+                "host",
+                format!(
+                    "{} is a bundled MySQL Service that removeInCluster deletes: give the external server, or set removeInCluster: false",
+                    self.host
+                ),
+            ));
         }
         if !(1..=65535).contains(&self.port) {
             errors.push(ConfigError::new("port", format!("{} is not a TCP port (1-65535)", self.port)));
