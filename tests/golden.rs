@@ -2,7 +2,8 @@
 //!
 //! - `config.yaml`: the functionConfig (its kind picks the function);
 //! - `input.yaml`: the resources (a YAML stream), or `input.ref`: the path of a shared fixture
-//!   (relative to the repository root), so cases over the same Kubeflow shape share one file;
+//!   (relative to the repository root), so cases over the same Kubeflow shape share one file
+//!   (several paths, one per line, are read as one stream);
 //! - `expected.yaml`: the ResourceList the function writes (items, functionConfig and results),
 //!   exactly as the binary prints it.
 //!
@@ -47,7 +48,10 @@ fn read(path: &Path) -> String {
 fn input_of(case: &Path) -> String {
     let reference = case.join("input.ref");
     if reference.exists() {
-        read(&root().join(read(&reference).trim()))
+        // One fixture path per line; several are read as one stream.
+        let paths = read(&reference);
+        let texts: Vec<String> = paths.lines().map(str::trim).filter(|l| !l.is_empty()).map(|p| read(&root().join(p))).collect();
+        texts.join("\n---\n")
     } else {
         read(&case.join("input.yaml"))
     }
