@@ -30,7 +30,9 @@
 //!    `{name, valueFrom: {secretKeyRef: {key: <central key>, name: <secret_name>, optional?}}}`
 //!    (`optional` only if the original had it), at the same position.
 //! 2. A known credential variable with a literal `value` (`MINIO_SECRET_KEY: minio123`) becomes
-//!    the same canonical entry. Values that are `$(VAR)` references are left alone.
+//!    the same canonical entry. Values that are `$(VAR)` references are left alone, and so are
+//!    empty values: an empty key is no credential, it tells the client to use its default
+//!    credential chain (IRSA, workload identity), as `external-object-store` sets it.
 //! 3. `envFrom[].secretRef` of a catalogue Secret: each credential key becomes an explicit env
 //!    entry with the same variable name (`prefix` + key) and the Secret's `optional`, unless the
 //!    container already defines that variable (explicit env wins in Kubernetes, so nothing
@@ -464,7 +466,7 @@ fn reads_secret(entry: &Value) -> Option<(&str, &str)> {
 fn is_literal(entry: &Value) -> bool {
     entry.get("valueFrom").is_none()
         && match entry.get("value") {
-            Some(Value::String(s)) => !s.contains("$("),
+            Some(Value::String(s)) => !s.is_empty() && !s.contains("$("),
             Some(Value::Number(_) | Value::Bool(_)) => true,
             _ => false,
         }
