@@ -1,8 +1,9 @@
 //! Golden tests: every folder `functions/<function>/testdata/<case>/` holds
 //!
 //! - `config.yaml`: the functionConfig (its kind picks the function);
-//! - `input.yaml`: the resources (a YAML stream), or `input.ref`: the path of a shared fixture
-//!   (relative to the repository root), so cases over the same Kubeflow shape share one file;
+//! - `input.yaml`: the resources (a YAML stream), or `input.ref`: the paths of shared fixtures
+//!   (relative to the repository root, one per line, joined as one stream), so cases over the
+//!   same Kubeflow shape share their files;
 //! - `expected.yaml`: the ResourceList the function writes (items, functionConfig and results),
 //!   exactly as the binary prints it.
 //!
@@ -47,7 +48,11 @@ fn read(path: &Path) -> String {
 fn input_of(case: &Path) -> String {
     let reference = case.join("input.ref");
     if reference.exists() {
-        read(&root().join(read(&reference).trim()))
+        // One fixture path per line; several are joined as one stream.
+        let text = read(&reference);
+        let files: Vec<String> =
+            text.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| read(&root().join(l))).collect();
+        files.join("\n---\n")
     } else {
         read(&case.join("input.yaml"))
     }
