@@ -10,11 +10,15 @@ pub mod add_request_authentication;
 #[path = "../functions/centralize-credentials/mod.rs"]
 pub mod centralize_credentials;
 
+#[path = "../functions/external-object-store/mod.rs"]
+pub mod external_object_store;
+
 use crate::krm::{DynFunction, Registered};
 
 /// Every function, in the recommended order of a `transformers:` list.
 pub static ALL: &[&dyn DynFunction] = &[
     &Registered::<centralize_credentials::CentralizeCredentials>::new(),
+    &Registered::<external_object_store::ExternalObjectStore>::new(),
     &Registered::<istio_injection::IstioInjection>::new(),
     &Registered::<add_request_authentication::AddRequestAuthentication>::new(),
 ];

@@ -453,8 +453,9 @@ fn is_secret_backed(entry: &Value) -> bool {
 }
 
 /// Inserts a created entry: at the end, but before trailing secret-backed entries that sort after
-/// it (see the module docs).
-fn insert_created(env: &mut Vec<Value>, entry: Value) {
+/// it (see the module docs). Functions that add env entries of their own use it too, so that
+/// entries two functions add to one container land in the same order whichever runs first.
+pub fn insert_created(env: &mut Vec<Value>, entry: Value) {
     let name = env_name(&entry).unwrap_or_default().to_string();
     let mut at = env.len();
     while at > 0 && is_secret_backed(&env[at - 1]) && env_name(&env[at - 1]).is_some_and(|n| n > name.as_str()) {
@@ -463,7 +464,8 @@ fn insert_created(env: &mut Vec<Value>, entry: Value) {
     env.insert(at, entry);
 }
 
-fn reads_secret(entry: &Value) -> Option<(&str, &str)> {
+/// The Secret and key an env entry reads through `valueFrom.secretKeyRef`.
+pub fn reads_secret(entry: &Value) -> Option<(&str, &str)> {
     let r = entry.pointer("/valueFrom/secretKeyRef")?;
     Some((r.get("name")?.as_str()?, r.get("key")?.as_str()?))
 }
@@ -646,8 +648,10 @@ fn rewire_container(
     }
 }
 
-/// Argo ConfigMaps holding artifact repositories: `(data key, path of the repository inside)`.
-fn argo_documents(item: &Value) -> Vec<(String, Vec<&'static str>)> {
+/// Argo ConfigMaps holding artifact repositories: `(data key, path of the repository inside)`:
+/// `workflow-controller-configmap` (`artifactRepository`, and `artifactRepository` inside
+/// `config`) and every key of an `artifact-repositories` ConfigMap.
+pub fn argo_documents(item: &Value) -> Vec<(String, Vec<&'static str>)> {
     let cm = Selector::core("ConfigMap");
     let Some(data) = item.get("data").and_then(Value::as_object) else { return Vec::new() };
     if cm.named("workflow-controller-configmap").matches(item) {
