@@ -728,15 +728,17 @@ fn controller_env(item: &mut Value, store: &Store, release: Option<&Release>, re
                 env.literal("ARTIFACTS_PROXY_ENABLED", "true");
             }
         }
-        if let Some((secret, access)) = store.central(Credential::ObjectStoreAccessKey) {
-            // The script copies whichever pair the controller has (master: AWS_*, 1.9: MINIO_*).
-            if env.get("AWS_ACCESS_KEY_ID").is_none() && env.get("MINIO_ACCESS_KEY").is_none() {
-                env.secret("AWS_ACCESS_KEY_ID", secret, access);
-            }
-        }
-        if let Some((secret, key)) = store.central(Credential::ObjectStoreSecretKey) {
-            if env.get("AWS_SECRET_ACCESS_KEY").is_none() && env.get("MINIO_SECRET_KEY").is_none() {
-                env.secret("AWS_SECRET_ACCESS_KEY", secret, key);
+        // With static keys the script copies whichever pair the controller has (master: AWS_*,
+        // 1.9 and 1.10: MINIO_*), so each present one reads the Secret; without either, AWS_*.
+        for (credential, names) in [
+            (Credential::ObjectStoreAccessKey, ["AWS_ACCESS_KEY_ID", "MINIO_ACCESS_KEY"]),
+            (Credential::ObjectStoreSecretKey, ["AWS_SECRET_ACCESS_KEY", "MINIO_SECRET_KEY"]),
+        ] {
+            if let Some((secret, key)) = store.central(credential) {
+                let present: Vec<&str> = names.iter().copied().filter(|n| env.get(n).is_some()).collect();
+                for name in if present.is_empty() { vec![names[0]] } else { present } {
+                    env.secret(name, secret, key);
+                }
             }
         }
         notes = env.notes;
