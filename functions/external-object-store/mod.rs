@@ -1006,11 +1006,12 @@ fn remove_secrets(items: &mut Vec<Value>, store: &Store, results: &mut Vec<KrmRe
 /// Warns about every item that still names the bundled store.
 fn warn_leftovers(items: &[Value], removed: bool, store: &Store, results: &mut Vec<KrmResult>) {
     for item in items {
-        if object::is_local_config(item) || (!removed && is_bundled(item)) {
+        let skip = object::is_local_config(item) || object::kind(item) == "CustomResourceDefinition";
+        if skip || (!removed && is_bundled(item)) {
             continue;
         }
-        let text = serde_json::to_string(item).unwrap_or_default();
-        let found: Vec<&str> = BUNDLED_ADDRESSES.iter().copied().filter(|a| text.contains(a)).collect();
+        let mut found: Vec<&str> = Vec::new();
+        mentions(item, &mut found);
         if !found.is_empty() {
             results.push(
                 KrmResult::warning(format!(
@@ -1021,6 +1022,28 @@ fn warn_leftovers(items: &[Value], removed: bool, store: &Store, results: &mut V
                 .on(item),
             );
         }
+    }
+}
+
+/// Collects the bundled-store addresses a value's strings (keys included) mention.
+fn mentions(value: &Value, found: &mut Vec<&'static str>) {
+    fn check(s: &str, found: &mut Vec<&'static str>) {
+        for a in BUNDLED_ADDRESSES {
+            if !found.contains(a) && s.contains(a) {
+                found.push(a);
+            }
+        }
+    }
+    match value {
+        Value::String(s) => check(s, found),
+        Value::Array(a) => a.iter().for_each(|v| mentions(v, found)),
+        Value::Object(m) => {
+            for (k, v) in m {
+                check(k, found);
+                mentions(v, found);
+            }
+        }
+        _ => {}
     }
 }
 
