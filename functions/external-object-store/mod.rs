@@ -538,16 +538,29 @@ fn launcher(items: &mut [Value], store: &Store, results: &mut Vec<KrmResult>) {
     }
 }
 
-/// `pipeline-install-config`: `bucketName` (read by the API server), and a warning about the
+/// `pipeline-install-config`: `bucketName` (read by the API server; `minioServiceHost` and
+/// `minioServiceRegion` too where an old `env/aws` render has them), and a warning about the
 /// artifact retention SeaweedFS applied.
 fn install_config(items: &mut [Value], store: &Store, results: &mut Vec<KrmResult>) {
     let selector = Selector::core("ConfigMap").named("pipeline-install-config");
     for item in items.iter_mut().filter(|i| selector.matches(i)) {
         let retention = item.pointer("/data/ARTIFACT_RETENTION_DAYS").and_then(Value::as_str).and_then(|s| s.trim().parse::<i64>().ok());
         let Some(data) = item.get_mut("data").and_then(Value::as_object_mut) else { continue };
-        if data.get("bucketName").and_then(Value::as_str) != Some(store.bucket.as_str()) {
-            object::insert_sorted(data, "bucketName", Value::String(store.bucket.clone()));
-            results.push(KrmResult::info(format!("bucketName: {}", store.bucket)).on(item).at("data.bucketName"));
+        // `bucketName` always; the old `env/aws` keys where they exist.
+        let mut changed = Vec::new();
+        for (key, value, always) in [
+            ("bucketName", &store.bucket, true),
+            ("minioServiceHost", &store.host, false),
+            ("minioServiceRegion", &store.region, false),
+        ] {
+            let current = data.get(key).and_then(Value::as_str);
+            if (always || current.is_some()) && current != Some(value.as_str()) {
+                object::insert_sorted(data, key, Value::String(value.clone()));
+                changed.push((key, value.clone()));
+            }
+        }
+        for (key, value) in changed {
+            results.push(KrmResult::info(format!("{key}: {value}")).on(item).at(FieldPath::from_keys(&["data", key])));
         }
         if retention.is_some_and(|d| d > 0) {
             results.push(
