@@ -1085,6 +1085,33 @@ mod tests {
     }
 
     #[test]
+    fn fallback_edits_of_a_parsed_document() {
+        let mut v = serde_json::json!({"s3": {"endpoint": "a", "accessKeySecret": {"name": "x"}}});
+        assert!(edit_value(&mut v, &["s3", "endpoint"], Some(Value::String("b".into()))));
+        assert!(!edit_value(&mut v, &["s3", "endpoint"], Some(Value::String("b".into()))));
+        assert!(edit_value(&mut v, &["s3", "accessKeySecret"], None));
+        assert!(!edit_value(&mut v, &["s3", "missing", "deeper"], None));
+        assert!(edit_value(&mut v, &["s3", "useSDKCreds"], Some(Value::Bool(true))));
+        assert_eq!(v, serde_json::json!({"s3": {"endpoint": "b", "useSDKCreds": true}}));
+    }
+
+    #[test]
+    fn versions_come_from_the_api_server_image_else_the_install_config() {
+        let api = |image: &str| serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ml-pipeline"},
+            "spec": {"template": {"spec": {"containers": [{"name": "ml-pipeline-api-server", "image": image}]}}}});
+        let config = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "pipeline-install-config"}, "data": {"appVersion": "2.15.1"}});
+        assert_eq!(kfp_version(&[api("ghcr.io/kubeflow/kfp-api-server:2.16.0"), config.clone()]).unwrap().0, "2.16.0");
+        assert_eq!(kfp_version(&[api("gcr.io/ml-pipeline/api-server:v2.3.0")]).unwrap().0, "2.3.0");
+        let (version, index, path) = kfp_version(&[api("registry:5000/api-server@sha256:abc"), config]).unwrap();
+        assert_eq!((version.as_str(), index, path.as_str()), ("2.15.1", 1, "data.appVersion"));
+        let mut results = Vec::new();
+        irsa_regressions(&[api("ghcr.io/kubeflow/kfp-api-server:2.14.0")], &mut results);
+        assert!(results.is_empty());
+        irsa_regressions(&[api("ghcr.io/kubeflow/kfp-api-server:2.15.0")], &mut results);
+        assert!(results[0].message.contains("#12508"));
+    }
+
+    #[test]
     fn key_variables_follow_the_catalogue() {
         assert!(is_key_variable("OBJECTSTORECONFIG_ACCESSKEY", "ml-pipeline"));
         assert!(is_key_variable("AWS_SECRET_ACCESS_KEY", "ml-pipeline-ui"));
