@@ -12,6 +12,8 @@ pub mod centralize_credentials;
 
 #[path = "../functions/external-database/mod.rs"]
 pub mod external_database;
+#[path = "../functions/external-object-store/mod.rs"]
+pub mod external_object_store;
 
 use crate::krm::{DynFunction, Registered};
 
@@ -19,6 +21,7 @@ use crate::krm::{DynFunction, Registered};
 pub static ALL: &[&dyn DynFunction] = &[
     &Registered::<centralize_credentials::CentralizeCredentials>::new(),
     &Registered::<external_database::ExternalDatabase>::new(),
+    &Registered::<external_object_store::ExternalObjectStore>::new(),
     &Registered::<istio_injection::IstioInjection>::new(),
     &Registered::<add_request_authentication::AddRequestAuthentication>::new(),
 ];

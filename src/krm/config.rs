@@ -238,8 +238,18 @@ fn coerce(text: &str, types: &[String]) -> Result<Value, String> {
             .map(Value::Number)
             .ok_or_else(|| format!("{text:?} is not a number"));
     }
-    // Lists and maps: the value is YAML (`[a, b]`, `{k: v}`).
-    super::yaml::parse_document(text).map_err(|e| e.to_string())
+    // Lists and maps: the value is YAML (`[a, b]`, `{k: v}`). A flow mapping looks like JSON to
+    // the document reader, which reads `{...}` as JSON: read it as a nested YAML value then.
+    match super::yaml::parse_document(text) {
+        Err(e) if text.trim_start().starts_with('{') => {
+            let nested: String = text.lines().map(|l| format!("  {l}\n")).collect();
+            match super::yaml::parse_document(&format!("v:\n{nested}")) {
+                Ok(Value::Object(mut m)) => Ok(m.shift_remove("v").unwrap_or(Value::Null)),
+                _ => Err(e.to_string()),
+            }
+        }
+        other => other.map_err(|e| e.to_string()),
+    }
 }
 
 fn insert_path(map: &mut Map<String, Value>, path: &[&str], value: Value) {
@@ -287,6 +297,8 @@ mod tests {
         list: Vec<String>,
         #[serde(default)]
         inner: Option<Inner>,
+        #[serde(default)]
+        labels: std::collections::BTreeMap<String, String>,
     }
     impl Validate for Demo {
         fn validate(&self) -> Vec<ConfigError> {
@@ -334,6 +346,14 @@ mod tests {
         assert!(c.enabled);
         assert_eq!(c.list, vec!["a", "b"]);
         assert_eq!(c.inner.unwrap(), Inner { user_key: Some("true".into()), level: Some(Level::High) });
+        // A YAML flow mapping (not JSON), and JSON.
+        for text in ["{example.com/role: arn:aws:iam::1:role/x}", r#"{"example.com/role": "arn:aws:iam::1:role/x"}"#] {
+            let fc = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"name": "a", "labels": text}});
+            let c: Demo = load("Demo", Some(&fc), None).unwrap();
+            assert_eq!(c.labels.get("example.com/role").map(String::as_str), Some("arn:aws:iam::1:role/x"), "{text}");
+        }
+        let fc = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"name": "a", "labels": "{a: [}"}});
+        assert!(load::<Demo>("Demo", Some(&fc), None).is_err());
     }
 
     #[test]

@@ -30,7 +30,9 @@
 //!    `{name, valueFrom: {secretKeyRef: {key: <central key>, name: <secret_name>, optional?}}}`
 //!    (`optional` only if the original had it), at the same position.
 //! 2. A known credential variable with a literal `value` (`MINIO_SECRET_KEY: minio123`) becomes
-//!    the same canonical entry. Values that are `$(VAR)` references are left alone.
+//!    the same canonical entry. Values that are `$(VAR)` references are left alone, and so are
+//!    empty values: an empty key is no credential, it tells the client to use its default
+//!    credential chain (IRSA, workload identity), as `external-object-store` sets it.
 //! 3. `envFrom[].secretRef` of a catalogue Secret: each credential key becomes an explicit env
 //!    entry with the same variable name (`prefix` + key) and the Secret's `optional`, unless the
 //!    container already defines that variable (explicit env wins in Kubernetes, so nothing
@@ -66,6 +68,11 @@
 //! functions gives the same output in either order; different secret names for the same
 //! credential do not (the first function to run wins, since the second no longer sees a
 //! catalogue reference).
+//!
+//! A function that stops consumers from reading a central key (rather than pointing them at
+//! another one) takes a [`SecretReads`] snapshot before its edits and calls
+//! [`refresh_external_secrets`] at the end, so the ExternalSecrets `centralize-credentials` emitted
+//! no longer fill keys nothing reads: the output is then the same in either order.
 //!
 //! No function here ever puts a value of a Secret or of a literal credential in a message.
 
@@ -446,8 +453,9 @@ fn is_secret_backed(entry: &Value) -> bool {
 }
 
 /// Inserts a created entry: at the end, but before trailing secret-backed entries that sort after
-/// it (see the module docs).
-fn insert_created(env: &mut Vec<Value>, entry: Value) {
+/// it (see the module docs). Functions that add env entries of their own use it too, so that
+/// entries two functions add to one container land in the same order whichever runs first.
+pub fn insert_created(env: &mut Vec<Value>, entry: Value) {
     let name = env_name(&entry).unwrap_or_default().to_string();
     let mut at = env.len();
     while at > 0 && is_secret_backed(&env[at - 1]) && env_name(&env[at - 1]).is_some_and(|n| n > name.as_str()) {
@@ -456,7 +464,8 @@ fn insert_created(env: &mut Vec<Value>, entry: Value) {
     env.insert(at, entry);
 }
 
-fn reads_secret(entry: &Value) -> Option<(&str, &str)> {
+/// The Secret and key an env entry reads through `valueFrom.secretKeyRef`.
+pub fn reads_secret(entry: &Value) -> Option<(&str, &str)> {
     let r = entry.pointer("/valueFrom/secretKeyRef")?;
     Some((r.get("name")?.as_str()?, r.get("key")?.as_str()?))
 }
@@ -464,7 +473,7 @@ fn reads_secret(entry: &Value) -> Option<(&str, &str)> {
 fn is_literal(entry: &Value) -> bool {
     entry.get("valueFrom").is_none()
         && match entry.get("value") {
-            Some(Value::String(s)) => !s.contains("$("),
+            Some(Value::String(s)) => !s.is_empty() && !s.contains("$("),
             Some(Value::Number(_) | Value::Bool(_)) => true,
             _ => false,
         }
@@ -639,8 +648,10 @@ fn rewire_container(
     }
 }
 
-/// Argo ConfigMaps holding artifact repositories: `(data key, path of the repository inside)`.
-fn argo_documents(item: &Value) -> Vec<(String, Vec<&'static str>)> {
+/// Argo ConfigMaps holding artifact repositories: `(data key, path of the repository inside)`:
+/// `workflow-controller-configmap` (`artifactRepository`, and `artifactRepository` inside
+/// `config`) and every key of an `artifact-repositories` ConfigMap.
+pub fn argo_documents(item: &Value) -> Vec<(String, Vec<&'static str>)> {
     let cm = Selector::core("ConfigMap");
     let Some(data) = item.get("data").and_then(Value::as_object) else { return Vec::new() };
     if cm.named("workflow-controller-configmap").matches(item) {
@@ -1252,6 +1263,121 @@ pub fn namespace_results(usage: &[Usage], target: &Target) -> Vec<KrmResult> {
 }
 
 // ------------------------------------------------------------------------------------------
+// Keeping centralize-credentials' ExternalSecrets in step
+// ------------------------------------------------------------------------------------------
+
+/// Which keys of which Secret each namespace reads: a snapshot taken with [`SecretReads::of`]
+/// before a function stops some consumers from reading a central key, for
+/// [`refresh_external_secrets`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretReads {
+    /// `(namespace, Secret name)` → the keys read (`None`: every key, an envFrom or a volume).
+    reads: BTreeMap<(Option<String>, String), Option<BTreeSet<String>>>,
+}
+
+impl SecretReads {
+    /// Every Secret reference of the items (see [`scan`]), by the namespace of the referring
+    /// item. ExternalSecrets are not readers.
+    pub fn of(items: &[Value]) -> Self {
+        let mut reads: BTreeMap<(Option<String>, String), Option<BTreeSet<String>>> = BTreeMap::new();
+        for r in scan(items) {
+            let item = &items[r.item];
+            if r.kind != RefKind::Secret || object::group(item) == "external-secrets.io" {
+                continue;
+            }
+            let slot = reads.entry((object::namespace(item).map(str::to_string), r.name.clone())).or_insert_with(|| Some(BTreeSet::new()));
+            match (&r.keys, slot.as_mut()) {
+                (Some(keys), Some(read)) => read.extend(keys.iter().filter(|k| !r.except.contains(*k)).cloned()),
+                (None, _) => *slot = None,
+                (Some(_), None) => {}
+            }
+        }
+        SecretReads { reads }
+    }
+
+    /// True if something in `namespace` reads `key` of Secret `secret`.
+    pub fn reads(&self, namespace: Option<&str>, secret: &str, key: &str) -> bool {
+        self.reads
+            .iter()
+            .filter(|((ns, name), _)| ns.as_deref() == namespace && same_object(name, secret))
+            .any(|(_, keys)| keys.as_ref().is_none_or(|k| k.contains(key)))
+    }
+}
+
+/// The central Secret an ExternalSecret of `centralize-credentials` fills, if the item is one.
+///
+/// `centralize-credentials` recognises its ExternalSecrets by name (its `secretName`) and
+/// namespace; a function that does not know that name recognises them by their shape: an
+/// `external-secrets.io` ExternalSecret whose `spec.target.name` is its own name and whose `data`
+/// entries each read the remote property of the same name as their `secretKey`.
+pub fn central_external_secret(item: &Value) -> Option<&str> {
+    if !Selector::of("external-secrets.io", "ExternalSecret").matches(item) {
+        return None;
+    }
+    let name = object::name(item);
+    let spec = item.get("spec")?;
+    if spec.pointer("/target/name").and_then(Value::as_str) != Some(name) || name.is_empty() {
+        return None;
+    }
+    let data = spec.get("data")?.as_array()?;
+    let shaped = data.iter().all(|d| {
+        let key = d.get("secretKey").and_then(Value::as_str);
+        key.is_some() && d.pointer("/remoteRef/property").and_then(Value::as_str) == key
+    });
+    shaped.then_some(name)
+}
+
+/// Keeps the ExternalSecrets of `centralize-credentials` (see [`central_external_secret`]) in
+/// step after a function stopped consumers from reading some central keys (for example
+/// `external-object-store` with `credentials.fromEnvironment`, which empties the object-store
+/// key variables): from each one, the `data` entries whose key was read in its namespace
+/// `before` and is read there by nothing now are dropped; an ExternalSecret left without entries
+/// is deleted. An info result per change; entries nothing read before are left alone (they serve
+/// consumers outside the input).
+///
+/// So `centralize-credentials` then the function gives what the function then
+/// `centralize-credentials` gives: the latter emits entries only for the keys read.
+pub fn refresh_external_secrets(items: &mut Vec<Value>, before: &SecretReads, results: &mut Vec<KrmResult>) {
+    let now = SecretReads::of(items);
+    let mut deleted = Vec::new();
+    for (index, item) in items.iter_mut().enumerate() {
+        let Some(name) = central_external_secret(item).map(str::to_string) else { continue };
+        let ns = object::namespace(item).map(str::to_string);
+        let stale = |key: &str| before.reads(ns.as_deref(), &name, key) && !now.reads(ns.as_deref(), &name, key);
+        let Some(data) = item.pointer_mut("/spec/data").and_then(Value::as_array_mut) else { continue };
+        let dropped: Vec<String> = data
+            .iter()
+            .filter_map(|d| d.get("secretKey").and_then(Value::as_str))
+            .filter(|k| stale(k))
+            .map(str::to_string)
+            .collect();
+        if dropped.is_empty() {
+            continue;
+        }
+        data.retain(|d| !d.get("secretKey").and_then(Value::as_str).is_some_and(|k| dropped.iter().any(|x| x == k)));
+        if data.is_empty() {
+            deleted.push(index);
+            results.push(
+                KrmResult::info(format!(
+                    "deleted: nothing in its namespace reads Secret {name} any more (keys {} were its last entries)",
+                    dropped.join(", ")
+                ))
+                .on(item),
+            );
+        } else {
+            results.push(
+                KrmResult::info(format!("no longer fills keys {}: nothing in its namespace reads them any more", dropped.join(", ")))
+                    .on(item)
+                    .at("spec.data"),
+            );
+        }
+    }
+    for index in deleted.into_iter().rev() {
+        items.remove(index);
+    }
+}
+
+// ------------------------------------------------------------------------------------------
 // Validation shared by the functions' configs
 // ------------------------------------------------------------------------------------------
 
@@ -1621,6 +1747,61 @@ mod tests {
         }
         assert!(orders.windows(2).all(|w| w[0] == w[1]), "{orders:?}");
         assert_eq!(orders[0], ["A", "B", "M", "Q", "Z"]);
+    }
+
+    fn external_secret(ns: &str, keys: &[&str]) -> Value {
+        let data: Vec<Value> = keys.iter().map(|k| json!({"remoteRef": {"key": "kubeflow/credentials", "property": k}, "secretKey": k})).collect();
+        json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "central", "namespace": ns},
+            "spec": {"data": data, "refreshInterval": "1h", "secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"}, "target": {"name": "central"}}})
+    }
+
+    #[test]
+    fn external_secrets_follow_the_keys_still_read() {
+        let reader = |env: Value| {
+            let mut d = deployment("ml-pipeline", json!({"name": "api", "env": env}));
+            d["metadata"]["namespace"] = json!("kubeflow");
+            d
+        };
+        let both = json!([
+            {"name": "DBCONFIG_USER", "valueFrom": {"secretKeyRef": {"key": "db-username", "name": "central"}}},
+            {"name": "OBJECTSTORECONFIG_ACCESSKEY", "valueFrom": {"secretKeyRef": {"key": "s3-access-key", "name": "central"}}}]);
+        let mut items = vec![
+            external_secret("kubeflow", &["db-username", "s3-access-key"]),
+            external_secret("team-a", &["s3-access-key"]),
+            reader(both),
+        ];
+        let before = SecretReads::of(&items);
+        assert!(before.reads(Some("kubeflow"), "central", "s3-access-key"));
+        assert!(!before.reads(Some("team-a"), "central", "s3-access-key"));
+        // The object-store key is no longer read in kubeflow.
+        items[2]["spec"]["template"]["spec"]["containers"][0]["env"][1] = json!({"name": "OBJECTSTORECONFIG_ACCESSKEY", "value": ""});
+        let mut results = Vec::new();
+        refresh_external_secrets(&mut items, &before, &mut results);
+        assert_eq!(items[0]["spec"]["data"].as_array().unwrap().len(), 1);
+        assert_eq!(items[0]["spec"]["data"][0]["secretKey"], "db-username");
+        assert_eq!(items[1]["spec"]["data"].as_array().unwrap().len(), 1, "nothing read it before: left alone");
+        assert_eq!(results.len(), 1);
+        // Then the database key goes too: the ExternalSecret goes.
+        let before = SecretReads::of(&items);
+        items[2]["spec"]["template"]["spec"]["containers"][0]["env"] = json!([]);
+        refresh_external_secrets(&mut items, &before, &mut results);
+        assert_eq!(items.len(), 2);
+        assert!(results[1].message.starts_with("deleted"));
+        // Idempotent.
+        let again = items.clone();
+        refresh_external_secrets(&mut items, &SecretReads::of(&again), &mut results);
+        assert_eq!(items, again);
+    }
+
+    #[test]
+    fn only_the_central_shape_is_an_external_secret_of_centralize_credentials() {
+        let mut es = external_secret("kubeflow", &["a"]);
+        assert_eq!(central_external_secret(&es), Some("central"));
+        es["spec"]["target"]["name"] = json!("other");
+        assert_eq!(central_external_secret(&es), None);
+        let mut es = external_secret("kubeflow", &["a"]);
+        es["spec"]["data"][0]["remoteRef"]["property"] = json!("b");
+        assert_eq!(central_external_secret(&es), None);
     }
 
     #[test]
