@@ -73,6 +73,10 @@ impl LineChanges {
     }
 }
 
+/// Changed lines of one text shown per side in the text report (a replaced script would
+/// otherwise fill it); the JSON report has them all.
+const MAX_TEXT_LINES: usize = 20;
+
 /// Text shown instead of a secret value.
 pub const MASK: &str = "(masked)";
 
@@ -233,11 +237,13 @@ pub fn to_text(reports: &[FunctionReport]) -> String {
             for f in &c.fields {
                 if let Some(lines) = &f.lines {
                     out.push_str(&format!("      {}: {} lines removed, {} added\n", f.path, lines.removed.len(), lines.added.len()));
-                    for l in &lines.removed {
-                        out.push_str(&format!("        - {l}\n"));
-                    }
-                    for l in &lines.added {
-                        out.push_str(&format!("        + {l}\n"));
+                    for (sign, list) in [("-", &lines.removed), ("+", &lines.added)] {
+                        for l in list.iter().take(MAX_TEXT_LINES) {
+                            out.push_str(&format!("        {sign} {l}\n"));
+                        }
+                        if list.len() > MAX_TEXT_LINES {
+                            out.push_str(&format!("        {sign} ... {} more lines (--report=json has them all)\n", list.len() - MAX_TEXT_LINES));
+                        }
                     }
                     continue;
                 }
