@@ -90,8 +90,27 @@ pub fn parse_document(text: &str) -> Result<Value, YamlError> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_saphyr::from_str_with_options(text, reader_options())
-        .map_err(|e| YamlError::Parse(one_line(&e.to_string())))
+    super::reader::read_document(text).map_err(read_error)
+}
+
+fn read_error(e: super::reader::ReadError) -> YamlError {
+    YamlError::Parse(one_line(&e.to_string()))
+}
+
+/// The previous reader, serde-saphyr's deserializer with the settings above, over one document.
+/// Not used to read input: it is the oracle of the differential tests of [`super::reader`] and
+/// the "before" of `examples/read_timing.rs`.
+#[doc(hidden)]
+pub fn parse_document_serde_saphyr(text: &str) -> Result<Value, YamlError> {
+    serde_saphyr::from_str_with_options(text, reader_options()).map_err(|e| YamlError::Parse(one_line(&e.to_string())))
+}
+
+/// The previous reader over a stream (null documents dropped); see [`parse_document_serde_saphyr`].
+#[doc(hidden)]
+pub fn parse_stream_serde_saphyr(text: &str) -> Result<Vec<Value>, YamlError> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, reader_options())
+        .map_err(|e| YamlError::Parse(one_line(&e.to_string())))?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
 /// Reads a ResourceList document, parsing its items on every core when the text allows it
@@ -126,9 +145,7 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
             return Ok(values.into_iter().filter(|d| !d.is_null()).collect());
         }
     }
-    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, reader_options())
-        .map_err(|e| YamlError::Parse(one_line(&e.to_string())))?;
-    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+    super::reader::read_stream(text).map_err(read_error)
 }
 
 /// Writes one value as a YAML document (no leading `---`, one trailing newline).
