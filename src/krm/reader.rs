@@ -47,7 +47,7 @@ use std::fmt;
 use std::ops::Range;
 use std::rc::Rc;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, map::Entry as MapEntry};
 use serde_saphyr::granit_parser::{
     Event, Options as ParserOptions, Parser, ScalarStyle, ScanError, Span, StrInput, Tag,
 };
@@ -879,7 +879,7 @@ fn is_ordinary_key(text: &str, style: ScalarStyle, kind: Kind) -> bool {
             if first.is_ascii_alphabetic() {
                 return !matches!(text, "null" | "Null" | "NULL");
             }
-            !is_nullish(text, style) && !(first.is_ascii_digit() || first == b'+' || first == b'-')
+            !(is_nullish(text, style) || first.is_ascii_digit() || first == b'+' || first == b'-')
         }
         Kind::Merge | Kind::Value | Kind::Include => !is_nullish(text, style),
         _ => false,
@@ -1022,8 +1022,18 @@ struct MapExtra<'a> {
 struct MapFrame<'a> {
     map: Map<String, Value>,
     /// The key whose value is being read.
-    key: Option<String>,
+    key: PendingKey,
     extra: Option<Box<MapExtra<'a>>>,
+}
+
+/// The key of a mapping entry whose value is being read.
+enum PendingKey {
+    /// Between entries.
+    None,
+    /// A new key, already in the map with a placeholder value: its entry is the last one.
+    Last,
+    /// A key that may already be in the map (the later value replaces the earlier one).
+    Key(String),
 }
 
 /// An open collection.
@@ -1041,8 +1051,15 @@ fn deliver(stack: &mut [Frame<'_>], value: Value) -> Option<Value> {
             None
         }
         Some(Frame::Map(m)) => {
-            let key = m.key.take().expect("a mapping value always follows its key");
-            m.map.insert(key, value);
+            match std::mem::replace(&mut m.key, PendingKey::None) {
+                PendingKey::Last => {
+                    *m.map.values_mut().next_back().expect("the placeholder entry") = value;
+                }
+                PendingKey::Key(key) => {
+                    m.map.insert(key, value);
+                }
+                PendingKey::None => unreachable!("a mapping value always follows its key"),
+            }
             None
         }
     }
@@ -1100,23 +1117,26 @@ impl<'a> Reader<'a> {
             let (ev, live) = match next.take() {
                 Some(ev) => ev,
                 None => {
-                    if let Some(Frame::Map(m)) = stack.last_mut() {
-                        if m.key.is_none() && m.extra.as_ref().is_some_and(|x| x.flushing) {
-                            if !self.next_merged(m)? {
-                                let Some(Frame::Map(m)) = stack.pop() else { unreachable!() };
-                                if let Some(root) = deliver(&mut stack, Value::Object(m.map)) {
-                                    return Ok(root);
-                                }
-                                continue;
-                            }
+                    let merging = match stack.last_mut() {
+                        Some(Frame::Map(m)) if matches!(m.key, PendingKey::None) && m.extra.as_ref().is_some_and(|x| x.flushing) => {
+                            Some(self.next_merged(m)?)
                         }
+                        _ => None,
+                    };
+                    if merging == Some(false) {
+                        // Every merge source is done: the mapping is complete.
+                        let Some(Frame::Map(m)) = stack.pop() else { unreachable!() };
+                        if let Some(root) = deliver(&mut stack, Value::Object(m.map)) {
+                            return Ok(root);
+                        }
+                        continue;
                     }
                     self.next_event()?
                 }
             };
             let depth = stack.len();
             let value = match stack.last_mut() {
-                Some(Frame::Map(m)) if m.key.is_none() => {
+                Some(Frame::Map(m)) if matches!(m.key, PendingKey::None) => {
                     if !matches!(ev, Ev::MapEnd { .. }) {
                         self.key(m, ev, live, depth)?;
                         continue;
@@ -1137,7 +1157,7 @@ impl<'a> Reader<'a> {
                     }
                     Ev::MapStart { at } => {
                         enter(depth, at)?;
-                        stack.push(Frame::Map(MapFrame { map: Map::new(), key: None, extra: None }));
+                        stack.push(Frame::Map(MapFrame { map: Map::new(), key: PendingKey::None, extra: None }));
                         continue;
                     }
                     Ev::SeqEnd { at } => match stack.pop() {
@@ -1174,10 +1194,14 @@ impl<'a> Reader<'a> {
         };
         let ids = m.extra.as_mut().and_then(|x| x.ids.as_mut());
         if ids.is_none() && is_ordinary_key(&text, style, tag.kind) {
-            if m.map.contains_key(text.as_ref()) {
-                return Err(duplicate_key_error(&text, at));
+            // One lookup: the key goes in now with a placeholder that its value replaces.
+            match m.map.entry(text.into_owned()) {
+                MapEntry::Occupied(entry) => return Err(duplicate_key_error(entry.key(), at)),
+                MapEntry::Vacant(entry) => {
+                    entry.insert(Value::Null);
+                }
             }
-            m.key = Some(text.into_owned());
+            m.key = PendingKey::Last;
             return Ok(());
         }
         let map = &m.map;
@@ -1185,7 +1209,7 @@ impl<'a> Reader<'a> {
         if !ids.insert(key_id(&text, style, &tag)) {
             return Err(duplicate_key_error(&text, at));
         }
-        m.key = Some(key_string(text, style, &tag, at)?);
+        m.key = PendingKey::Key(key_string(text, style, &tag, at)?);
         Ok(())
     }
 
@@ -1208,7 +1232,7 @@ impl<'a> Reader<'a> {
             let Ev::Scalar { text, style, tag, at } = &events[entry.key.start] else {
                 return Err(collection_key_error(events[entry.key.start].at()));
             };
-            m.key = Some(key_string(text.clone(), *style, tag, *at)?);
+            m.key = PendingKey::Key(key_string(text.clone(), *style, tag, *at)?);
             while self.replays.last().is_some_and(|r| r.idx >= r.end) {
                 self.replays.pop();
             }
