@@ -6,8 +6,11 @@
 //! timed: the values are dropped after the clock stops.
 //!
 //! Usage: cargo run --release --example read_timing -- FILE [--runs N] [--stream]
+//!        cargo run --release --example read_timing -- --bombs
 //!   FILE      a YAML file, e.g. the corpus as one ResourceList (see tests/corpus/harness.py)
 //!   --stream  read FILE as a multi-document stream instead of one document
+//!   --bombs   time the refusal of an alias bomb (billion laughs), a flat alias bomb and
+//!             nesting deeper than the limit, by both readers
 
 use std::time::Instant;
 
@@ -42,8 +45,30 @@ fn summary(samples: &mut [f64]) -> String {
     format!("min {:.3} s, median {:.3} s", samples[0], samples[samples.len() / 2])
 }
 
+/// Times how long each reader takes to refuse hostile inputs (wall time of one read).
+fn bombs() {
+    let mut laughs = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..30 {
+        laughs.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(", ")));
+    }
+    let flat = format!("a: &a [{}]\nb: [{}]\n", vec!["x"; 10_000].join(", "), vec!["*a"; 200].join(", "));
+    let deep: String = (0..300).map(|i| format!("{}k:\n", "  ".repeat(i))).collect();
+    for (name, text) in [("billion laughs (10 x 30 levels)", &laughs), ("flat (10,000 x 200 aliases)", &flat), ("nesting 300 deep", &deep)] {
+        let w0 = Instant::now();
+        let new = reader::read_document(text).map(|_| ()).unwrap_err();
+        let new_t = w0.elapsed();
+        let w0 = Instant::now();
+        let old = yaml::parse_document_serde_saphyr(text).map(|_| ()).unwrap_err();
+        let old_t = w0.elapsed();
+        println!("{name}:\n  krm::reader  {:>9.3} ms  {new}\n  serde-saphyr {:>9.3} ms  {old}", new_t.as_secs_f64() * 1e3, old_t.as_secs_f64() * 1e3);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--bombs") {
+        return bombs();
+    }
     let path = args.first().expect("usage: read_timing FILE [--runs N] [--stream]");
     let runs = args.iter().position(|a| a == "--runs").and_then(|i| args.get(i + 1)).map_or(5, |n| n.parse().expect("--runs N"));
     let stream = args.iter().any(|a| a == "--stream");

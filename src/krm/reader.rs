@@ -40,10 +40,17 @@
 //! - Anchors and aliases are expanded; `<<` merges keep the mapping's own keys first, then the
 //!   merged keys in order, earlier sources winning.
 //! - Limits: nesting deeper than [`super::yaml::MAX_DEPTH`], and serde-saphyr's alias-bomb limits
-//!   (1,000,000 replayed events per document; 1,000,000 events or 64 MiB recorded for anchors;
-//!   50,000 aliases; 50,000 anchors; 10,000 merge keys; at least 100 aliases and more than 10 per
-//!   anchor). Its node, event, scalar-byte and document budgets are raised by the project beyond
-//!   any input this process can hold, so they are not counted here.
+//!   (1,000,000 replayed events per document; 1,000,000 events or 64 MiB recorded for anchors per
+//!   stream, counting owned scalar text; 50,000 aliases; 50,000 anchors; 10,000 merge keys; at
+//!   least 100 aliases and more than 10 per anchor), counted the same way. Its node, event,
+//!   scalar-byte and document budgets are raised by the project beyond any input this process
+//!   can hold, so they are not counted here.
+//!
+//! Reaching the alias limits the way serde-saphyr does means building up to a million replayed
+//! values first (0.3 to 0.7 s for a billion-laughs document). Instead, once a document has
+//! replayed 10,000 events, the rest of it is counted first without building anything
+//! (`prescan`), and a document that would pass a limit is refused before its expansion is
+//! built: the same documents are refused, in milliseconds (`read_timing --bombs`).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -64,6 +71,9 @@ const MAX_REPLAYED_EVENTS: usize = 1_000_000;
 const MAX_RECORDED_ANCHOR_EVENTS: usize = 1_000_000;
 /// Owned bytes copied into anchor recordings per stream (`Budget::max_recorded_anchor_bytes`).
 const MAX_RECORDED_ANCHOR_BYTES: usize = 64 << 20;
+/// Replayed events in a document after which the rest of the document is counted first, without
+/// building anything, so that an alias bomb is refused before its expansion is built.
+const PRESCAN_AFTER_REPLAYED: usize = 10_000;
 /// Alias references per stream (`Budget::max_aliases`).
 const MAX_ALIASES: usize = 50_000;
 /// Anchor definitions per stream (`Budget::max_anchors`).
@@ -325,26 +335,65 @@ fn parser_options() -> ParserOptions {
     options
 }
 
-/// An anchored node being recorded: its anchor id, open containers and events so far.
+/// A recorded anchored node: its events, with the aliases inside it kept as references.
+struct Anchor<'a> {
+    items: Box<[Item<'a>]>,
+    /// Events once every reference is expanded (what serde-saphyr's copy would hold).
+    size: usize,
+    /// Bytes those events own (serde-saphyr's recorded-anchor byte budget counts these).
+    owned: usize,
+}
+
+/// One element of a recording: an event, or an alias expanded when replayed.
+enum Item<'a> {
+    Ev(Ev<'a>),
+    Ref(Rc<Anchor<'a>>),
+}
+
+/// An anchored node being recorded: its anchor id, open containers and what it holds so far.
 struct Recording<'a> {
     id: usize,
     depth: usize,
-    events: Vec<Ev<'a>>,
+    items: Vec<Item<'a>>,
+    size: usize,
+    owned: usize,
 }
 
 /// The live parser with anchors recorded and aliases replayed (serde-saphyr's `LiveEvents`).
+///
+/// serde-saphyr copies every event, replayed ones included, into each open anchor recording and
+/// counts them against its budget. Here an alias inside a recording is stored once as a reference
+/// and counted arithmetically (its expanded size times the open recordings), and a replay is
+/// checked against the per-document limit before it starts: the same limits, reached with the
+/// same counts, without the copies.
 struct Live<'a> {
     parser: Parser<'a, StrInput<'a>>,
     failed: bool,
-    anchors: Vec<Option<Rc<[Ev<'a>]>>>,
+    anchors: Vec<Option<Rc<Anchor<'a>>>>,
     recording: Vec<Recording<'a>>,
-    replay: Option<(Rc<[Ev<'a>]>, usize)>,
+    /// The anchors being replayed, innermost last, with the next item of each.
+    replay: Vec<(Rc<Anchor<'a>>, usize)>,
     replayed: usize,
     aliases: usize,
     anchors_defined: usize,
     recorded_events: usize,
     recorded_bytes: usize,
     last: Pos,
+    text: &'a str,
+    /// Where the current document starts (byte offset of its first line, and that line), and
+    /// the stream-wide counts at that point.
+    doc_start: Option<(usize, u32)>,
+    doc_counts: Counts,
+    prescanned: bool,
+}
+
+/// The stream-wide counts an alias bomb drives up (see [`prescan`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    aliases: usize,
+    anchors: usize,
+    recorded_events: usize,
+    recorded_bytes: usize,
 }
 
 impl<'a> Live<'a> {
@@ -354,40 +403,59 @@ impl<'a> Live<'a> {
             failed: false,
             anchors: Vec::new(),
             recording: Vec::new(),
-            replay: None,
+            replay: Vec::new(),
             replayed: 0,
             aliases: 0,
             anchors_defined: 0,
             recorded_events: 0,
             recorded_bytes: 0,
             last: Pos::default(),
+            text,
+            doc_start: None,
+            doc_counts: Counts::default(),
+            prescanned: false,
         }
     }
 
-    fn count_recorded(&mut self, ev: &Ev<'a>) -> Result<()> {
-        self.recorded_events += 1;
+    fn counts(&self) -> Counts {
+        Counts {
+            aliases: self.aliases,
+            anchors: self.anchors_defined,
+            recorded_events: self.recorded_events,
+            recorded_bytes: self.recorded_bytes,
+        }
+    }
+
+    /// Counts `events` events owning `bytes` bytes copied into anchor recordings.
+    fn count_recorded(&mut self, events: usize, bytes: usize, at: Pos) -> Result<()> {
+        self.recorded_events = self.recorded_events.saturating_add(events);
         if self.recorded_events > MAX_RECORDED_ANCHOR_EVENTS {
             return Err(ReadError::new(
                 format!("anchors record more than {MAX_RECORDED_ANCHOR_EVENTS} events (alias bomb?)"),
-                ev.at(),
+                at,
             ));
         }
-        self.recorded_bytes = self.recorded_bytes.saturating_add(ev.owned_bytes());
+        self.recorded_bytes = self.recorded_bytes.saturating_add(bytes);
         if self.recorded_bytes > MAX_RECORDED_ANCHOR_BYTES {
             return Err(ReadError::new(
                 format!("anchors record more than {MAX_RECORDED_ANCHOR_BYTES} bytes (alias bomb?)"),
-                ev.at(),
+                at,
             ));
         }
         Ok(())
     }
 
-    /// Copies an event into every open recording except `skip_last` (a frame just seeded with it).
+    /// Copies a live event into every open recording except `skip_last` (a frame just seeded
+    /// with it).
     fn record(&mut self, ev: &Ev<'a>, skip_last: bool) -> Result<()> {
         let n = self.recording.len() - usize::from(skip_last);
+        let owned = ev.owned_bytes();
         for i in 0..n {
-            self.count_recorded(ev)?;
-            self.recording[i].events.push(ev.clone());
+            self.count_recorded(1, owned, ev.at())?;
+            let frame = &mut self.recording[i];
+            frame.items.push(Item::Ev(ev.clone()));
+            frame.size += 1;
+            frame.owned += owned;
         }
         Ok(())
     }
@@ -401,8 +469,9 @@ impl<'a> Live<'a> {
         }
         if anchor != 0 {
             self.define_anchor(ev.at())?;
-            self.count_recorded(ev)?;
-            self.recording.push(Recording { id: anchor, depth: 1, events: vec![ev.clone()] });
+            let owned = ev.owned_bytes();
+            self.count_recorded(1, owned, ev.at())?;
+            self.recording.push(Recording { id: anchor, depth: 1, items: vec![Item::Ev(ev.clone())], size: 1, owned });
         }
         self.record(ev, anchor != 0)
     }
@@ -417,16 +486,17 @@ impl<'a> Live<'a> {
         }
         while self.recording.last().is_some_and(|f| f.depth == 0) {
             let done = self.recording.pop().expect("checked above");
-            self.store_anchor(done.id, done.events.into());
+            let anchor = Anchor { items: done.items.into_boxed_slice(), size: done.size, owned: done.owned };
+            self.store_anchor(done.id, anchor);
         }
         Ok(())
     }
 
-    fn store_anchor(&mut self, id: usize, events: Rc<[Ev<'a>]>) {
+    fn store_anchor(&mut self, id: usize, anchor: Anchor<'a>) {
         if id >= self.anchors.len() {
             self.anchors.resize_with(id + 8, || None);
         }
-        self.anchors[id] = Some(events);
+        self.anchors[id] = Some(Rc::new(anchor));
     }
 
     fn define_anchor(&mut self, at: Pos) -> Result<()> {
@@ -438,36 +508,71 @@ impl<'a> Live<'a> {
     }
 
     fn reset_document(&mut self) {
-        self.replay = None;
+        self.replay.clear();
         self.recording.clear();
         self.anchors.fill(None);
         self.replayed = 0;
     }
 
-    fn pull(&mut self) -> Result<Option<Ev<'a>>> {
-        if let Some((events, idx)) = &mut self.replay {
-            if let Some(ev) = events.get(*idx) {
-                let ev = ev.clone();
-                *idx += 1;
-                self.replayed += 1;
-                if self.replayed > MAX_REPLAYED_EVENTS {
-                    return Err(ReadError::new(
-                        format!("aliases expand to more than {MAX_REPLAYED_EVENTS} events (alias bomb?)"),
-                        ev.at(),
-                    ));
+    /// An alias: checked against the limits, recorded by reference, then replayed.
+    fn alias(&mut self, id: usize, at: Pos) -> Result<()> {
+        self.aliases += 1;
+        if self.aliases > MAX_ALIASES {
+            return Err(ReadError::new(format!("more than {MAX_ALIASES} aliases"), at));
+        }
+        if self.recording.iter().any(|f| f.id == id) {
+            return Err(ReadError::new("an alias refers to its own anchor (recursive data)", at));
+        }
+        let Some(anchor) = self.anchors.get(id).and_then(Option::clone) else {
+            return Err(ReadError::new("unknown anchor", at));
+        };
+        self.replayed = self.replayed.saturating_add(anchor.size);
+        if self.replayed > MAX_REPLAYED_EVENTS {
+            return Err(ReadError::new(
+                format!("aliases expand to more than {MAX_REPLAYED_EVENTS} events (alias bomb?)"),
+                at,
+            ));
+        }
+        if self.replayed > PRESCAN_AFTER_REPLAYED && !self.prescanned {
+            self.prescanned = true;
+            if let Some((byte, line)) = self.doc_start {
+                if let Some(err) = prescan(&self.text[byte..], self.doc_counts, line.saturating_sub(1)) {
+                    return Err(err);
                 }
-                match ev {
-                    Ev::SeqStart { .. } | Ev::MapStart { .. } => self.start(&ev, 0)?,
-                    Ev::SeqEnd { .. } | Ev::MapEnd { .. } => self.end(&ev)?,
-                    Ev::Scalar { .. } => {
-                        if !self.recording.is_empty() {
-                            self.record(&ev, false)?;
-                        }
-                    }
-                }
-                return Ok(Some(ev));
             }
-            self.replay = None;
+        }
+        let open = self.recording.len();
+        if open > 0 {
+            self.count_recorded(open.saturating_mul(anchor.size), open.saturating_mul(anchor.owned), at)?;
+            for frame in &mut self.recording {
+                frame.items.push(Item::Ref(anchor.clone()));
+                frame.size += anchor.size;
+                frame.owned += anchor.owned;
+            }
+        }
+        self.replay.push((anchor, 0));
+        Ok(())
+    }
+
+    fn pull(&mut self) -> Result<Option<Ev<'a>>> {
+        // Replayed events need no recording: an open recording holds the alias itself, and
+        // a replayed node is balanced, so no recording starts or ends inside it.
+        while let Some((anchor, idx)) = self.replay.last_mut() {
+            match anchor.items.get(*idx) {
+                None => {
+                    self.replay.pop();
+                }
+                Some(Item::Ref(inner)) => {
+                    let inner = inner.clone();
+                    *idx += 1;
+                    self.replay.push((inner, 0));
+                }
+                Some(Item::Ev(ev)) => {
+                    let ev = ev.clone();
+                    *idx += 1;
+                    return Ok(Some(ev));
+                }
+            }
         }
         loop {
             if self.failed {
@@ -493,8 +598,9 @@ impl<'a> Live<'a> {
                     }
                     if anchor != 0 {
                         self.define_anchor(at)?;
-                        self.count_recorded(&ev)?;
-                        self.store_anchor(anchor, Rc::from([ev.clone()]));
+                        let owned = ev.owned_bytes();
+                        self.count_recorded(1, owned, at)?;
+                        self.store_anchor(anchor, Anchor { items: Box::new([Item::Ev(ev.clone())]), size: 1, owned });
                     }
                     return Ok(Some(ev));
                 }
@@ -521,20 +627,19 @@ impl<'a> Live<'a> {
                     return Ok(Some(ev));
                 }
                 Event::Alias(id) => {
-                    self.aliases += 1;
-                    if self.aliases > MAX_ALIASES {
-                        return Err(ReadError::new(format!("more than {MAX_ALIASES} aliases"), at));
-                    }
-                    if self.recording.iter().any(|f| f.id == id) {
-                        return Err(ReadError::new("an alias refers to its own anchor (recursive data)", at));
-                    }
-                    let Some(events) = self.anchors.get(id).and_then(Option::clone) else {
-                        return Err(ReadError::new("unknown anchor", at));
-                    };
-                    self.replay = Some((events, 0));
+                    self.alias(id, at)?;
                     return self.pull();
                 }
-                Event::DocumentStart(..) | Event::DocumentEnd => self.reset_document(),
+                Event::DocumentStart(..) => {
+                    self.reset_document();
+                    self.prescanned = false;
+                    self.doc_counts = self.counts();
+                    self.doc_start = span.start.byte_offset().and_then(|byte| {
+                        let line_start = self.text.get(..byte)?.rfind('\n').map_or(0, |i| i + 1);
+                        Some((line_start, clamp(span.start.line())))
+                    });
+                }
+                Event::DocumentEnd => self.reset_document(),
                 Event::StreamStart | Event::StreamEnd => {}
                 _ => return Err(ReadError::new("unsupported event from the YAML parser", at)),
             }
@@ -552,6 +657,125 @@ impl<'a> Live<'a> {
         }
         Ok(())
     }
+}
+
+/// Counts what reading one document would record and replay, building nothing: the same
+/// accounting as [`Live`], over `text` (the document and whatever follows it; the count stops at
+/// the document's end). Returns the limit error the read would reach, if any; a text the parser
+/// refuses here (say, a `%TAG` handle defined before the document) is left to the read.
+/// `line_offset` is the number of lines before `text` in the input.
+fn prescan(text: &str, mut c: Counts, line_offset: u32) -> Option<ReadError> {
+    struct Open {
+        id: usize,
+        depth: usize,
+        size: usize,
+        owned: usize,
+    }
+    fn record(open: &mut [Open], skip_last: bool, owned: usize, c: &mut Counts, at: Pos) -> Option<ReadError> {
+        let n = open.len() - usize::from(skip_last);
+        for frame in &mut open[..n] {
+            frame.size += 1;
+            frame.owned += owned;
+        }
+        recorded(n, owned.saturating_mul(n), c, at)
+    }
+    fn recorded(events: usize, bytes: usize, c: &mut Counts, at: Pos) -> Option<ReadError> {
+        c.recorded_events = c.recorded_events.saturating_add(events);
+        c.recorded_bytes = c.recorded_bytes.saturating_add(bytes);
+        if c.recorded_events > MAX_RECORDED_ANCHOR_EVENTS {
+            return Some(ReadError::new(format!("anchors record more than {MAX_RECORDED_ANCHOR_EVENTS} events (alias bomb?)"), at));
+        }
+        if c.recorded_bytes > MAX_RECORDED_ANCHOR_BYTES {
+            return Some(ReadError::new(format!("anchors record more than {MAX_RECORDED_ANCHOR_BYTES} bytes (alias bomb?)"), at));
+        }
+        None
+    }
+    fn define(c: &mut Counts, at: Pos) -> Option<ReadError> {
+        c.anchors += 1;
+        (c.anchors > MAX_ANCHORS).then(|| ReadError::new(format!("more than {MAX_ANCHORS} anchors"), at))
+    }
+    let mut sizes: Vec<(usize, usize)> = Vec::new();
+    let mut open: Vec<Open> = Vec::new();
+    let mut replayed = 0usize;
+    let mut started = false;
+    for item in Parser::new_from_str_with_options(text, parser_options()) {
+        let (event, span) = item.ok()?;
+        let mut at = Pos::of(&span);
+        at.line = at.line.saturating_add(line_offset);
+        match event {
+            Event::DocumentStart(..) if started => return None,
+            Event::DocumentStart(..) => started = true,
+            Event::DocumentEnd => return None,
+            Event::Scalar(value, _, anchor, _) => {
+                let owned = if let Cow::Owned(v) = &value { v.len() } else { 0 };
+                if let Some(e) = record(&mut open, false, owned, &mut c, at) {
+                    return Some(e);
+                }
+                if anchor != 0 {
+                    if let Some(e) = define(&mut c, at).or_else(|| recorded(1, owned, &mut c, at)) {
+                        return Some(e);
+                    }
+                    if anchor >= sizes.len() {
+                        sizes.resize(anchor + 8, (0, 0));
+                    }
+                    sizes[anchor] = (1, owned);
+                }
+            }
+            Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+                for frame in &mut open {
+                    frame.depth += 1;
+                }
+                if anchor != 0 {
+                    if let Some(e) = define(&mut c, at).or_else(|| recorded(1, 0, &mut c, at)) {
+                        return Some(e);
+                    }
+                    open.push(Open { id: anchor, depth: 1, size: 1, owned: 0 });
+                }
+                if let Some(e) = record(&mut open, anchor != 0, 0, &mut c, at) {
+                    return Some(e);
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(e) = record(&mut open, false, 0, &mut c, at) {
+                    return Some(e);
+                }
+                for frame in &mut open {
+                    frame.depth = frame.depth.saturating_sub(1);
+                }
+                while open.last().is_some_and(|f| f.depth == 0) {
+                    let done = open.pop()?;
+                    if done.id >= sizes.len() {
+                        sizes.resize(done.id + 8, (0, 0));
+                    }
+                    sizes[done.id] = (done.size, done.owned);
+                }
+            }
+            Event::Alias(id) => {
+                c.aliases += 1;
+                if c.aliases > MAX_ALIASES {
+                    return Some(ReadError::new(format!("more than {MAX_ALIASES} aliases"), at));
+                }
+                if open.iter().any(|f| f.id == id) {
+                    return None;
+                }
+                let (size, owned) = sizes.get(id).copied().filter(|s| s.0 > 0)?;
+                replayed = replayed.saturating_add(size);
+                if replayed > MAX_REPLAYED_EVENTS {
+                    return Some(ReadError::new(format!("aliases expand to more than {MAX_REPLAYED_EVENTS} events (alias bomb?)"), at));
+                }
+                let n = open.len();
+                if let Some(e) = recorded(n.saturating_mul(size), n.saturating_mul(owned), &mut c, at) {
+                    return Some(e);
+                }
+                for frame in &mut open {
+                    frame.size += size;
+                    frame.owned += owned;
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1861,6 +2085,42 @@ mod tests {
         let flat = format!("a: &a [{}]\nb: [{}]\n", vec!["x"; 10_000].join(", "), vec!["*a"; 200].join(", "));
         assert!(read_document(&flat).is_err());
         assert!(differs(&flat).is_none());
+    }
+
+    /// The alias limits at their boundaries: replays per document (checked by the pre-scan once
+    /// a document replays more than 10,000 events) and recorded events per stream.
+    #[test]
+    fn alias_limits_match_at_the_boundary() {
+        // 100 anchors of 1,000 events each (100,000 recorded); 100 of them keep the
+        // alias/anchor heuristic (at most 10 aliases per anchor) out of the way.
+        let anchors: String = (0..100).map(|i| format!("a{i}: &a{i} [{}]\n", vec!["x"; 998].join(", "))).collect();
+        let aliases = |n: usize| (0..n).map(|i| format!("*a{}", i % 100)).collect::<Vec<_>>().join(", ");
+        // 1,000 aliases replay exactly 1,000,000 events; one more is too many.
+        let replays = |n: usize| format!("{anchors}b: [{}]\n", aliases(n));
+        // A document records 100,000 + 2 + 500 x 1,000: the second one passes 1,000,000 recorded
+        // events over the stream.
+        let doc = format!("{anchors}r: &r [{}]\n", aliases(500));
+        let recorded = |docs: usize| vec![doc.clone(); docs].join("---\n");
+        // Nested anchors count a replay once per open recording: 100,006 + 2,000 n.
+        let nested = |n: usize| format!("{anchors}o: &o [&p [{}]]\n", aliases(n));
+        let cases = [
+            (replays(1000), true),
+            (replays(1001), false),
+            (recorded(1), true),
+            (recorded(2), false),
+            (nested(449), true),
+            (nested(450), false),
+        ];
+        for (i, (text, ok)) in cases.iter().enumerate() {
+            assert_eq!(read_stream(text).is_ok(), *ok, "case {i}: {:?}", read_stream(text).err());
+        }
+        // serde-saphyr takes seconds on these in an unoptimized build: compared in release only.
+        if !cfg!(debug_assertions) {
+            for (i, (text, _)) in cases.iter().enumerate() {
+                assert!(differs_stream(text).is_none(), "case {i}");
+                assert!(differs(text).is_none(), "case {i}");
+            }
+        }
     }
 
     #[test]
