@@ -2123,6 +2123,23 @@ mod tests {
         }
     }
 
+    /// 10,000 merge keys per stream, replayed ones included.
+    #[test]
+    fn merge_key_limit_matches_at_the_boundary() {
+        let plain = |n: usize| "- {<<: {a: 1}, b: 2}\n".repeat(n);
+        let anchors: String = (0..1000).map(|i| format!("m{i}: &m{i} {{<<: {{a: 1}}, b: 2}}\n")).collect();
+        let replayed = |n: usize| format!("{anchors}l: [{}]\n", (0..n).map(|i| format!("*m{}", i % 1000)).collect::<Vec<_>>().join(", "));
+        let nested = |n: usize| format!("{}- {{<<: {{<<: {{<<: {{a: 1}}}}}}}}\n", plain(n));
+        let cases = [(plain(10_000), true), (plain(10_001), false), (replayed(9000), true), (replayed(9001), false), (nested(9997), true), (nested(9998), false)];
+        for (i, (text, ok)) in cases.iter().enumerate() {
+            assert_eq!(read_document(text).is_ok(), *ok, "case {i}: {:?}", read_document(text).err());
+            // serde-saphyr is slow on these in an unoptimized build: compared in release only.
+            if !cfg!(debug_assertions) {
+                assert!(differs(text).is_none(), "case {i}");
+            }
+        }
+    }
+
     #[test]
     fn errors_carry_line_and_column() {
         for (text, line, column) in [
