@@ -19,8 +19,8 @@
 //! Every rule below is a port of serde-saphyr's `deserialize_any` / `deserialize_str` paths for
 //! a typeless target with the project's settings (`strict_booleans`, `legacy_octal_numbers`,
 //! non-finite floats rejected, duplicate keys rejected, merge keys merged), and the differential
-//! tests of this module compare both readers on hundreds of scalars, keys, tags, merges and
-//! stream shapes, and on the whole corpus.
+//! tests of this module compare both readers on thousands of scalars (every style and position),
+//! numbers, tags, keys, merges, stream shapes, limits and random documents, and on the corpus.
 //!
 //! - Plain scalars: null for empty, `~`, `null`, `Null`, `NULL`; booleans only
 //!   `true`/`True`/`TRUE`/`false`/`False`/`FALSE`; integers in decimal (optional sign,
