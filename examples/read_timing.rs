@@ -1,5 +1,6 @@
 //! Times the YAML readers on one file, single-threaded: this crate's reader (`krm::reader`,
-//! behind `yaml::parse_document`) against the serde-saphyr deserializer it replaced.
+//! behind `yaml::parse_document`) against the serde-saphyr deserializer it replaced, and the
+//! parser's events alone (`granit_parser`, the floor of both).
 //!
 //! Reports the CPU time of the reading thread (`/proc/thread-self/schedstat`, so other work on
 //! the machine does not count) and the wall time, min and median over the runs. Only the read is
@@ -82,7 +83,16 @@ fn main() {
         if stream { yaml::parse_stream_serde_saphyr(&text).unwrap() } else { vec![yaml::parse_document_serde_saphyr(&text).unwrap()] }
     };
     assert!(serde_json::to_string(&new()).unwrap() == serde_json::to_string(&old()).unwrap(), "the readers differ");
-    for (name, f) in [("serde-saphyr (before)", &old as &dyn Fn() -> Vec<serde_json::Value>), ("krm::reader (after)", &new)] {
+    // The floor: the parser's events alone, nothing built (default parser options).
+    let events = || -> Vec<serde_json::Value> {
+        let n = serde_saphyr::granit_parser::Parser::new_from_str(&text).map(|e| e.map(|_| ()).unwrap()).count();
+        vec![serde_json::Value::from(n)]
+    };
+    for (name, f) in [
+        ("serde-saphyr (before)", &old as &dyn Fn() -> Vec<serde_json::Value>),
+        ("krm::reader (after)", &new),
+        ("granit_parser events", &events),
+    ] {
         let (mut cpu, mut wall) = time(runs, f);
         println!("{name:24} thread CPU {}; wall {}", summary(&mut cpu), summary(&mut wall));
     }
