@@ -12,6 +12,7 @@ pub mod config;
 pub mod function;
 pub mod main;
 pub mod parallel;
+pub mod reader;
 pub mod resource_list;
 pub mod result;
 pub mod yaml;

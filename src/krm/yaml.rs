@@ -5,7 +5,7 @@
 //! reads `"on"` (a string) and writes it back plain has silently changed the object. This module is
 //! the one place where bytes become values and values become bytes, so that rule is enforced once.
 //!
-//! # Why serde-saphyr (measured, see `../shared/yaml-notes.md` and `tests/yaml_fidelity.rs`)
+//! # Why serde-saphyr writes (measured, see `../shared/yaml-notes.md` and `tests/yaml_fidelity.rs`)
 //!
 //! On the 12 MB Kubeflow corpus and 114 adversarial strings (each as value, list item and key),
 //! serde-saphyr 2.2 was the only Rust emitter with zero differences when both sides are read back
@@ -15,7 +15,10 @@
 //! YAML 1.1 readers. saphyr and yaml-rust2 leave `y`/`n`, `1_000`, `0b101` and dates plain and
 //! write control characters raw.
 //!
-//! Reader settings, chosen to read exactly as kustomize (go-yaml v3) does:
+//! # Reading: [`super::reader`], which reads exactly what serde-saphyr reads
+//!
+//! What is read is defined by serde-saphyr's deserializer with these settings, chosen to read
+//! exactly as kustomize (go-yaml v3) does:
 //! - `strict_booleans`: only `true`/`false` are booleans, so `yes` stays the string `"yes"`;
 //! - `legacy_octal_numbers`: `0644` is 420, as in go-yaml and kubectl (`defaultMode: 0644`);
 //! - a raised [`Budget`]: the defaults (250k nodes, depth 64, 1,024 documents) reject a full
@@ -23,6 +26,15 @@
 //!   (alias/anchor ratio) and absurd nesting quickly with a clear error.
 //! - non-finite floats (`.inf`, `.nan`) stay rejected: JSON cannot carry them and kustomize fails
 //!   on them too.
+//!
+//! The text is read by [`super::reader`], which drives serde-saphyr's own parser (`granit_parser`)
+//! and builds the values itself, reading exactly what serde-saphyr reads with these settings
+//! (checked by its differential tests, corpus included) in about half the time: serde-saphyr's
+//! Serde layer cost more than the parsing (0.31 s against 0.16 s single-threaded for the corpus
+//! as one ResourceList; see the module docs there). [`parse_document_serde_saphyr`] keeps the
+//! serde-saphyr reader as the tests' oracle.
+//!
+//! # Writing: serde-saphyr
 //!
 //! Writer settings: the defaults (YAML 1.1 quoting on; never `yaml_12`), with folding of long
 //! single-line strings switched off so that long descriptions are not rewritten as `>` blocks.
@@ -90,8 +102,27 @@ pub fn parse_document(text: &str) -> Result<Value, YamlError> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_saphyr::from_str_with_options(text, reader_options())
-        .map_err(|e| YamlError::Parse(one_line(&e.to_string())))
+    super::reader::read_document(text).map_err(read_error)
+}
+
+fn read_error(e: super::reader::ReadError) -> YamlError {
+    YamlError::Parse(one_line(&e.to_string()))
+}
+
+/// The previous reader, serde-saphyr's deserializer with the settings above, over one document.
+/// Not used to read input: it is the oracle of the differential tests of [`super::reader`] and
+/// the "before" of `examples/read_timing.rs`.
+#[doc(hidden)]
+pub fn parse_document_serde_saphyr(text: &str) -> Result<Value, YamlError> {
+    serde_saphyr::from_str_with_options(text, reader_options()).map_err(|e| YamlError::Parse(one_line(&e.to_string())))
+}
+
+/// The previous reader over a stream (null documents dropped); see [`parse_document_serde_saphyr`].
+#[doc(hidden)]
+pub fn parse_stream_serde_saphyr(text: &str) -> Result<Vec<Value>, YamlError> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, reader_options())
+        .map_err(|e| YamlError::Parse(one_line(&e.to_string())))?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
 /// Reads a ResourceList document, parsing its items on every core when the text allows it
@@ -126,9 +157,7 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
             return Ok(values.into_iter().filter(|d| !d.is_null()).collect());
         }
     }
-    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, reader_options())
-        .map_err(|e| YamlError::Parse(one_line(&e.to_string())))?;
-    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+    super::reader::read_stream(text).map_err(read_error)
 }
 
 /// Writes one value as a YAML document (no leading `---`, one trailing newline).
