@@ -21,7 +21,7 @@ fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
 }
 
-/// Applies `f` to every element, on up to [`threads`] threads, keeping the order.
+/// Applies `f` to every element, on up to one thread per core (at most 8), keeping the order.
 pub fn map<T: Sync, R: Send>(inputs: &[T], weight: impl Fn(&T) -> usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let n = threads();
     if n < 2 || inputs.len() < 2 {

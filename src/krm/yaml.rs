@@ -5,7 +5,7 @@
 //! reads `"on"` (a string) and writes it back plain has silently changed the object. This module is
 //! the one place where bytes become values and values become bytes, so that rule is enforced once.
 //!
-//! # Why serde-saphyr writes (measured, see `../shared/yaml-notes.md` and `tests/yaml_fidelity.rs`)
+//! # Why serde-saphyr writes (measured, see `../shared/yaml-notes.md` and `tests/corpus/test_yaml_fidelity.py`)
 //!
 //! On the 12 MB Kubeflow corpus and 114 adversarial strings (each as value, list item and key),
 //! serde-saphyr 2.2 was the only Rust emitter with zero differences when both sides are read back
