@@ -121,7 +121,7 @@ pub fn main() -> i32 {
                 EXIT_ERROR
             }
         },
-        Some(Command::Fmt) => crate::krm::main::serve_with(|rl| {
+        Some(Command::Fmt) => crate::krm::main::serve_with(|rl, _| {
             rl.function_config.take();
             Vec::new()
         }),
@@ -281,7 +281,8 @@ fn run(inputs: &[PathBuf], configs: &[PathBuf], report: Option<ReportFormat>, ch
             let f = dispatch(Some(&fc)).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             rl.function_config = Some(fc);
             let before = report.is_some().then(|| rl.items.clone());
-            let results = function::run(f, &mut rl);
+            // On an error nothing is written, so there is nothing to restore.
+            let results = function::run_with(f, &mut rl, Vec::new);
             if let Some(before) = before {
                 reports.push(crate::report::compare(f.name(), &path.display().to_string(), &before, &rl.items));
             }

@@ -2,7 +2,7 @@
 
 use std::io::{Read, Write};
 
-use super::function::{DynFunction, quiet_panics, run};
+use super::function::{DynFunction, quiet_panics, run_with};
 use super::resource_list::ResourceList;
 use super::result::{KrmResult, Severity, has_errors};
 
@@ -14,8 +14,8 @@ pub const EXIT_ERROR: i32 = 1;
 /// `pick` chooses the function for the input's functionConfig (the single-function binaries
 /// ignore it; `kubeflow-krm` dispatches on the kind).
 pub fn serve(pick: impl Fn(Option<&serde_json::Value>) -> Result<&'static dyn DynFunction, String>) -> i32 {
-    serve_with(|rl| match pick(rl.function_config.as_ref()) {
-        Ok(f) => run(f, rl),
+    serve_with(|rl, input| match pick(rl.function_config.as_ref()) {
+        Ok(f) => run_with(f, rl, || ResourceList::from_bytes(input).map(|again| again.items).unwrap_or_default()),
         Err(message) => {
             let r = KrmResult::error(message);
             rl.results.push(r.clone());
@@ -24,8 +24,9 @@ pub fn serve(pick: impl Fn(Option<&serde_json::Value>) -> Result<&'static dyn Dy
     })
 }
 
-/// Reads the ResourceList, lets `process` change it and return its results, writes it back.
-pub fn serve_with(process: impl FnOnce(&mut ResourceList) -> Vec<KrmResult>) -> i32 {
+/// Reads the ResourceList, lets `process` change it (given the input bytes too) and return its
+/// results, writes it back.
+pub fn serve_with(process: impl FnOnce(&mut ResourceList, &[u8]) -> Vec<KrmResult>) -> i32 {
     quiet_panics();
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut input) {
@@ -35,7 +36,7 @@ pub fn serve_with(process: impl FnOnce(&mut ResourceList) -> Vec<KrmResult>) -> 
         Ok(rl) => rl,
         Err(e) => return fail(&e.to_string()),
     };
-    let results = process(&mut rl);
+    let results = process(&mut rl, &input);
     let code = emit(&rl, &results);
     // The process ends here: freeing a 12 MB render's values would only cost time.
     std::mem::forget(rl);

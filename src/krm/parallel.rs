@@ -51,53 +51,70 @@ pub fn map<T: Sync, R: Send>(inputs: &[T], weight: impl Fn(&T) -> usize, f: impl
 }
 
 /// A ResourceList split apart: the document without its items (`items: []` in their place) and
-/// the text of each item, dedented to a document of its own.
-pub struct SplitList {
+/// the text of each item, a slice of the input that reads as a one-entry YAML list (`- ...`).
+pub struct SplitList<'a> {
     /// The ResourceList with `items: []`.
     pub shell: String,
-    /// One YAML document per item.
-    pub items: Vec<String>,
+    /// One `- ` list entry per item, as it stands in the input.
+    pub items: Vec<&'a str>,
 }
 
 /// Splits a ResourceList's text at its items, if it has the plain shape (see the module docs).
-pub fn split_items(text: &str) -> Option<SplitList> {
-    if text.len() < MIN_PARALLEL_BYTES || has_markers(text) {
+/// No item text is copied.
+pub fn split_items(text: &str) -> Option<SplitList<'_>> {
+    if text.len() < MIN_PARALLEL_BYTES {
         return None;
     }
-    let mut shell = String::with_capacity(1024);
-    let mut items: Vec<String> = Vec::new();
-    let mut in_items = false;
-    let mut seen_items = false;
+    let mut shell = String::with_capacity(4096);
+    let mut items: Vec<&str> = Vec::new();
+    let mut state = 0; // 0: before `items:`, 1: in the items, 2: after them
+    let mut item_start: Option<usize> = None;
+    let mut offset = 0;
     for line in text.split_inclusive('\n') {
-        if !in_items {
-            if line.trim_end() == "items:" {
-                if seen_items {
-                    return None;
-                }
-                in_items = true;
-                seen_items = true;
-                shell.push_str("items: []\n");
-            } else {
-                shell.push_str(line);
-            }
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("- ") {
-            items.push(String::with_capacity(4096));
-            items.last_mut()?.push_str(rest);
-        } else if let Some(rest) = line.strip_prefix("  ") {
-            items.last_mut()?.push_str(rest);
-        } else if line.trim_end_matches(['\n', '\r']).is_empty() {
-            items.last_mut()?.push_str(line);
-        } else if line.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            // The next top-level key: the items are over.
-            in_items = false;
-            shell.push_str(line);
-        } else {
+        let at = offset;
+        offset += line.len();
+        let first = line.as_bytes().first().copied();
+        if matches!(first, Some(b'%')) || line.starts_with("---") || line.starts_with("...") {
             return None;
         }
+        match state {
+            0 => {
+                if line.trim_end() == "items:" {
+                    state = 1;
+                    shell.push_str("items: []\n");
+                } else {
+                    shell.push_str(line);
+                }
+            }
+            1 => match first {
+                Some(b' ' | b'\n' | b'\r') => {}
+                Some(b'-') if line.starts_with("- ") || line.trim_end() == "-" => {
+                    if let Some(start) = item_start.replace(at) {
+                        items.push(&text[start..at]);
+                    }
+                }
+                Some(c) if c.is_ascii_alphabetic() => {
+                    // The next top-level key: the items are over.
+                    if let Some(start) = item_start.take() {
+                        items.push(&text[start..at]);
+                    }
+                    state = 2;
+                    shell.push_str(line);
+                }
+                _ => return None,
+            },
+            _ => {
+                if line.trim_end() == "items:" {
+                    return None;
+                }
+                shell.push_str(line);
+            }
+        }
     }
-    if !seen_items || items.is_empty() {
+    if let Some(start) = item_start {
+        items.push(&text[start..]);
+    }
+    if items.is_empty() {
         return None;
     }
     Some(SplitList { shell, items })
@@ -126,28 +143,14 @@ pub fn split_stream(text: &str) -> Option<Vec<&str>> {
     Some(docs)
 }
 
-fn has_markers(text: &str) -> bool {
-    text.lines().any(|l| l.starts_with("---") || l.starts_with("...") || l.starts_with('%'))
-}
-
-/// Writes items as the `items:` list of a ResourceList, on every core: each item is emitted as
-/// a document and indented as a list entry, which is exactly the serializer's own nested form.
-pub fn emit_items(items: &[Value], emit: impl Fn(&Value) -> Result<String, super::yaml::YamlError> + Sync) -> Result<String, super::yaml::YamlError> {
-    let texts = map(items, |_| 1, |item| emit(item));
-    let mut out = String::with_capacity(texts.iter().map(|t| t.as_ref().map_or(0, String::len) + 64).sum());
+/// Writes items as the `items:` list of a ResourceList, on every core: each item is emitted as a
+/// one-entry list, which is exactly the serializer's own nested form (`- apiVersion: ...`).
+pub fn emit_items(items: &[Value], emit: impl Fn(&[&Value]) -> Result<String, super::yaml::YamlError> + Sync) -> Result<String, super::yaml::YamlError> {
+    let texts = map(items, |_| 1, |item| emit(&[item]));
+    let mut out = String::with_capacity(texts.iter().map(|t| t.as_ref().map_or(0, String::len)).sum::<usize>() + 8);
     out.push_str("items:\n");
     for text in texts {
-        let text = text?;
-        let mut first = true;
-        for line in text.split_inclusive('\n') {
-            if first {
-                out.push_str("- ");
-                first = false;
-            } else if line != "\n" {
-                out.push_str("  ");
-            }
-            out.push_str(line);
-        }
+        out.push_str(&text?);
     }
     Ok(out)
 }
@@ -168,7 +171,7 @@ mod tests {
         let text = format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{}functionConfig:\n  a: 1\n", item.repeat(20_000));
         let split = split_items(&text).unwrap();
         assert_eq!(split.items.len(), 20_000);
-        assert_eq!(split.items[0], "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: |\n    line\n\n    more\n");
+        assert_eq!(split.items[0], item);
         assert!(split.shell.contains("items: []\nfunctionConfig:\n  a: 1\n"));
         let odd = format!("{text}\n--- \n");
         assert!(split_items(&odd).is_none());

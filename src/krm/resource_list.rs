@@ -138,7 +138,7 @@ impl ResourceList {
         if self.items.is_empty() {
             return Ok(text);
         }
-        let items = super::parallel::emit_items(&self.items, yaml::to_yaml)?;
+        let items = super::parallel::emit_items(&self.items, |one| yaml::to_yaml(&one))?;
         let at = text.find("\nitems: []\n").ok_or_else(|| YamlError::Emit("no items in the ResourceList".into()))?;
         let mut out = String::with_capacity(text.len() + items.len());
         out.push_str(&text[..=at]);

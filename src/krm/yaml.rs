@@ -131,7 +131,12 @@ pub fn parse_resource_list(text: &str) -> Result<Value, YamlError> {
     let text = strip_bom(text);
     if !looks_like_json(text) {
         if let Some(split) = super::parallel::split_items(text) {
-            let items = super::parallel::map(&split.items, String::len, |doc| parse_document(doc));
+            // Each item text is a one-entry list (`- ...`).
+            let items = super::parallel::map(&split.items, |t| t.len(), |entry| match parse_document(entry) {
+                Ok(Value::Array(mut list)) if list.len() == 1 => Ok(list.pop().expect("one entry")),
+                Ok(_) => Err(YamlError::Parse("an item did not read as one list entry".into())),
+                Err(e) => Err(e),
+            });
             if let (Ok(Value::Object(mut shell)), Ok(items)) =
                 (parse_document(&split.shell), items.into_iter().collect::<Result<Vec<_>, _>>())
             {
