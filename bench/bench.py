@@ -5,7 +5,9 @@ Measures, each as the median of --runs runs of a whole process (read, transform,
   - `kubeflow-krm fmt`: the same process doing only parse and emit (the baseline);
   - `kubeflow-krm run --config fn-configs`: the whole chain in one process;
   - PyYAML's C round trip (CSafeLoader + CSafeDumper) of the corpus file;
-  - `kubectl kustomize` of a folder holding only the corpus (kustomize's own Go round trip).
+  - `kubectl kustomize` of a folder holding only the corpus (kustomize's own Go round trip);
+  - the chain over the corpus repeated 1, 4 and 16 times (renamed copies): time and memory must
+    grow linearly.
 Prints medians, ratios and peak memory (max RSS of the process). Targets (issue 2): a function
 within 1.5x of parse-and-emit and under 0.08x the PyYAML round trip, peak RSS under 12x input.
 
@@ -59,6 +61,18 @@ yaml.dump_all(docs, open('/dev/null', 'w'), Dumper=yaml.CSafeDumper)
 """
 
 
+def write_scaled(corpus, factor, path):
+    """The corpus repeated `factor` times, every copy after the first renamed (`-copyN` on every
+    name and namespace) so that identities stay unique."""
+    docs = harness.corpus_docs()
+    with open(path, "w") as f:
+        for n in range(factor):
+            for doc in docs:
+                if n:
+                    doc = doc.replace("\n  name: ", f"\n  name: copy{n}-").replace("\n  namespace: ", f"\n  namespace: copy{n}-")
+                f.write(doc.rstrip("\n") + "\n---\n")
+
+
 def fn_configs():
     k = yaml.safe_load(open(os.path.join(ROOT, "fn-configs", "kustomization.yaml")))
     out = []
@@ -76,6 +90,8 @@ def main():
     ap.add_argument("--corpus", default=harness.CORPUS)
     ap.add_argument("--bin", default=harness.BIN)
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--scale", type=int, nargs="*", default=[1, 4, 16],
+                    help="also run the chain over the corpus repeated N times (default 1 4 16)")
     args = ap.parse_args()
     harness.CORPUS = args.corpus
     size = os.path.getsize(args.corpus)
@@ -94,9 +110,18 @@ def main():
                 f.write(harness.resource_list_text(docs, config))
             t, rss = median_of(args.runs, [os.path.join(args.bin, binary)], stdin_path=path)
             rows.append((binary, t, rss))
+        processes = rows[1:]
+        rows.append((f"the {len(processes)} functions as {len(processes)} processes (sum)",
+                     sum(r[1] for r in processes), max(r[2] for r in processes)))
         t, rss = median_of(args.runs, [os.path.join(args.bin, "kubeflow-krm"), "run", args.corpus,
                                        "--config", os.path.join(ROOT, "fn-configs")])
         rows.append(("chain in one process (kubeflow-krm run)", t, rss))
+        for factor in args.scale:
+            path = os.path.join(tmp, f"corpus-x{factor}.yaml")
+            write_scaled(args.corpus, factor, path)
+            t, rss = median_of(max(1, min(args.runs, 3)), [os.path.join(args.bin, "kubeflow-krm"), "run", path,
+                                                           "--config", os.path.join(ROOT, "fn-configs")])
+            rows.append((f"chain, corpus x{factor} ({os.path.getsize(path) / 1e6:.0f} MB)", t, rss, os.path.getsize(path)))
         py_t, py_rss = median_of(max(1, min(args.runs, 3)), [sys.executable, "-c", PYYAML_ROUND_TRIP, args.corpus])
         rows.append(("PyYAML C round trip", py_t, py_rss))
         kdir = os.path.join(tmp, "kustomize")
@@ -108,12 +133,13 @@ def main():
         rows.append(("kubectl kustomize (Go round trip)", k_t, k_rss))
 
         print(f"corpus: {args.corpus} ({size / 1e6:.1f} MB, {len(docs)} documents), median of {args.runs} runs")
-        print(f"{'process':<42} {'median s':>9} {'x parse+emit':>13} {'x PyYAML':>9} {'peak MB':>8} {'x input':>8}")
+        print(f"{'process':<46} {'median s':>9} {'x parse+emit':>13} {'x PyYAML':>9} {'peak MB':>8} {'x input':>8}")
         figures = []
-        for name, t, rss in rows:
-            print(f"{name:<42} {t:>9.3f} {t / base_t:>13.2f} {t / py_t:>9.3f} {rss / 1e6:>8.0f} {rss / size:>8.1f}")
+        for name, t, rss, *input_size in rows:
+            input_size = input_size[0] if input_size else size
+            print(f"{name:<46} {t:>9.3f} {t / base_t:>13.2f} {t / py_t:>9.3f} {rss / 1e6:>8.0f} {rss / input_size:>8.1f}")
             figures.append({"process": name, "seconds": t, "ratio_parse_emit": t / base_t,
-                            "ratio_pyyaml": t / py_t, "peak_rss_bytes": rss, "rss_over_input": rss / size})
+                            "ratio_pyyaml": t / py_t, "peak_rss_bytes": rss, "rss_over_input": rss / input_size})
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"corpus_bytes": size, "runs": args.runs, "figures": figures}, f, indent=2)
