@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::krm::{ConfigError, Validate};
 use crate::kubeflow::credentials::{self, Credential, ExtraConsumer, Target};
+use crate::kubeflow::credentials::default_keys;
 
 /// Points every consumer of Kubeflow's database and object-store credentials at one Secret.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -41,23 +42,17 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DatabaseKeys {
     /// Key holding the database user name.
-    #[serde(default = "db_username")]
+    #[serde(default = "default_keys::database_username")]
     pub username_key: String,
     /// Key holding the database password.
-    #[serde(default = "db_password")]
+    #[serde(default = "default_keys::database_password")]
     pub password_key: String,
 }
 
-fn db_username() -> String {
-    "db-username".into()
-}
-fn db_password() -> String {
-    "db-password".into()
-}
 
 impl Default for DatabaseKeys {
     fn default() -> Self {
-        DatabaseKeys { username_key: db_username(), password_key: db_password() }
+        DatabaseKeys { username_key: default_keys::database_username(), password_key: default_keys::database_password() }
     }
 }
 
@@ -66,23 +61,17 @@ impl Default for DatabaseKeys {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ObjectStoreKeys {
     /// Key holding the access key (AWS access key id).
-    #[serde(default = "s3_access_key")]
+    #[serde(default = "default_keys::object_store_access_key")]
     pub access_key_key: String,
     /// Key holding the secret key (AWS secret access key).
-    #[serde(default = "s3_secret_key")]
+    #[serde(default = "default_keys::object_store_secret_key")]
     pub secret_key_key: String,
 }
 
-fn s3_access_key() -> String {
-    "s3-access-key".into()
-}
-fn s3_secret_key() -> String {
-    "s3-secret-key".into()
-}
 
 impl Default for ObjectStoreKeys {
     fn default() -> Self {
-        ObjectStoreKeys { access_key_key: s3_access_key(), secret_key_key: s3_secret_key() }
+        ObjectStoreKeys { access_key_key: default_keys::object_store_access_key(), secret_key_key: default_keys::object_store_secret_key() }
     }
 }
 

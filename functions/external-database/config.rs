@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::krm::{ConfigError, Validate};
 use crate::kubeflow::credentials::{self, Credential, Target};
+use crate::kubeflow::credentials::default_keys;
 
 /// Points Kubeflow Pipelines, Katib and Model Registry at an external MySQL or MariaDB server,
 /// and removes the bundled MySQL servers.
@@ -59,19 +60,13 @@ pub struct DatabaseCredentials {
     /// `kubeflow-credentials`.
     pub secret_name: String,
     /// Key holding the user name.
-    #[serde(default = "db_username")]
+    #[serde(default = "default_keys::database_username")]
     pub username_key: String,
     /// Key holding the password.
-    #[serde(default = "db_password")]
+    #[serde(default = "default_keys::database_password")]
     pub password_key: String,
 }
 
-fn db_username() -> String {
-    "db-username".into()
-}
-fn db_password() -> String {
-    "db-password".into()
-}
 
 /// The database of each component.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

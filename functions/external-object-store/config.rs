@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::krm::{ConfigError, Validate};
 use crate::kubeflow::credentials::{self, Credential, Target};
+use crate::kubeflow::credentials::default_keys;
 
 /// Points Kubeflow Pipelines at an external S3-compatible object store.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -45,12 +46,6 @@ fn us_east_1() -> String {
 fn mlpipeline() -> String {
     "mlpipeline".into()
 }
-fn s3_access_key() -> String {
-    "s3-access-key".into()
-}
-fn s3_secret_key() -> String {
-    "s3-secret-key".into()
-}
 
 /// Static keys from a Secret, or the environment's credentials.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -63,10 +58,10 @@ pub struct CredentialsConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
     /// Key of the access key (AWS access key id) in the Secret.
-    #[serde(default = "s3_access_key")]
+    #[serde(default = "default_keys::object_store_access_key")]
     pub access_key_key: String,
     /// Key of the secret key (AWS secret access key) in the Secret.
-    #[serde(default = "s3_secret_key")]
+    #[serde(default = "default_keys::object_store_secret_key")]
     pub secret_key_key: String,
     /// No static keys: every key variable is emptied so the AWS default credential chain is used
     /// (IRSA, EKS Pod Identity, instance profile, workload identity).
@@ -269,8 +264,8 @@ impl Validate for ExternalObjectStoreConfig {
             }
             (None, true) => {
                 for (field, value, default) in [
-                    ("credentials.accessKeyKey", &c.access_key_key, s3_access_key()),
-                    ("credentials.secretKeyKey", &c.secret_key_key, s3_secret_key()),
+                    ("credentials.accessKeyKey", &c.access_key_key, default_keys::object_store_access_key()),
+                    ("credentials.secretKeyKey", &c.secret_key_key, default_keys::object_store_secret_key()),
                 ] {
                     if *value != default {
                         errors.push(ConfigError::new(field, "only with secretName: fromEnvironment reads no Secret"));

@@ -93,6 +93,27 @@ use crate::krm::{ConfigError, KrmResult, Severity, yaml};
 // Credentials and the catalogue
 // ------------------------------------------------------------------------------------------
 
+/// The contract's default keys in the central Secret. Every function that points consumers at
+/// that Secret defaults to these, so that two functions given only a `secretName` agree.
+pub mod default_keys {
+    /// `database.usernameKey` / `credentials.usernameKey`.
+    pub fn database_username() -> String {
+        "db-username".into()
+    }
+    /// `database.passwordKey` / `credentials.passwordKey`.
+    pub fn database_password() -> String {
+        "db-password".into()
+    }
+    /// `objectStore.accessKeyKey` / `credentials.accessKeyKey`.
+    pub fn object_store_access_key() -> String {
+        "s3-access-key".into()
+    }
+    /// `objectStore.secretKeyKey` / `credentials.secretKeyKey`.
+    pub fn object_store_secret_key() -> String {
+        "s3-secret-key".into()
+    }
+}
+
 /// A credential Kubeflow components read. The order of the variants is the fixed order used
 /// wherever several are listed (username, password, access key, secret key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
