@@ -391,11 +391,8 @@ fn argo(items: &mut [Value], store: &Store, results: &mut Vec<KrmResult>) {
         if object::is_local_config(item) {
             continue;
         }
-        for (data_key, prefix) in credentials::argo_documents(item) {
+        for credentials::ArgoDocument { data_key, prefix, text } in credentials::argo_documents(item) {
             let at = FieldPath::from_keys(&["data"]).key(&data_key);
-            let Some(text) = item.get("data").and_then(|d| d.get(&data_key)).and_then(Value::as_str).map(str::to_string) else {
-                continue;
-            };
             let doc = match Doc::parse(&text) {
                 Ok(d) => d,
                 Err(e) => {

@@ -669,37 +669,43 @@ fn rewire_container(
     }
 }
 
-/// Argo ConfigMaps holding artifact repositories: `(data key, path of the repository inside)`:
-/// `workflow-controller-configmap` (`artifactRepository`, and `artifactRepository` inside
-/// `config`) and every key of an `artifact-repositories` ConfigMap.
-pub fn argo_documents(item: &Value) -> Vec<(String, Vec<&'static str>)> {
+/// An artifact-repository document of an Argo ConfigMap.
+pub struct ArgoDocument {
+    /// The ConfigMap `data` key holding it.
+    pub data_key: String,
+    /// Where the repository sits inside the document (empty: at its top).
+    pub prefix: Vec<&'static str>,
+    /// The document's text.
+    pub text: String,
+}
+
+/// Argo ConfigMaps holding artifact repositories, as text: `workflow-controller-configmap`
+/// (`artifactRepository`, and `artifactRepository` inside `config`) and every key of an
+/// `artifact-repositories` ConfigMap. Keys whose value is not a string are left out.
+pub fn argo_documents(item: &Value) -> Vec<ArgoDocument> {
     let cm = Selector::core("ConfigMap");
     let Some(data) = item.get("data").and_then(Value::as_object) else { return Vec::new() };
-    if cm.named("workflow-controller-configmap").matches(item) {
-        let mut out = Vec::new();
-        if data.contains_key("artifactRepository") {
-            out.push(("artifactRepository".to_string(), Vec::new()));
-        }
-        if data.contains_key("config") {
-            out.push(("config".to_string(), vec!["artifactRepository"]));
-        }
-        out
+    let keys: Vec<(&str, Vec<&'static str>)> = if cm.named("workflow-controller-configmap").matches(item) {
+        vec![("artifactRepository", Vec::new()), ("config", vec!["artifactRepository"])]
     } else if cm.named("artifact-repositories").matches(item) {
-        data.keys().map(|k| (k.clone(), Vec::new())).collect()
+        data.keys().map(|k| (k.as_str(), Vec::new())).collect()
     } else {
         Vec::new()
-    }
+    };
+    keys.into_iter()
+        .filter_map(|(key, prefix)| {
+            let text = data.get(key)?.as_str()?.to_string();
+            Some(ArgoDocument { data_key: key.to_string(), prefix, text })
+        })
+        .collect()
 }
 
 const ARGO_SLOTS: [&str; 2] = ["accessKeySecret", "secretKeySecret"];
 
 fn rewire_argo(item: &mut Value, target: &Target, notes: &mut Vec<Note>) {
     let central = target.secret_name.as_str();
-    for (data_key, prefix) in argo_documents(item) {
+    for ArgoDocument { data_key, prefix, text } in argo_documents(item) {
         let at = FieldPath::from_keys(&["data"]).key(&data_key);
-        let Some(text) = item.get("data").and_then(|d| d.get(&data_key)).and_then(Value::as_str).map(str::to_string) else {
-            continue;
-        };
         let doc = match Doc::parse(&text) {
             Ok(d) => d,
             Err(e) => {
@@ -817,7 +823,7 @@ fn warn_unrewritable(items: &[Value], target: &Target, secrets: &SecretKeys, res
     // Argo reads these references in the namespace of each workflow.
     for item in items.iter().filter(|i| !object::is_local_config(i) && !argo_documents(i).is_empty()) {
         let refs = scan(std::slice::from_ref(item));
-        for (data_key, _) in argo_documents(item) {
+        for ArgoDocument { data_key, .. } in argo_documents(item) {
             let field = FieldPath::from_keys(&["data"]).key(&data_key);
             let prefix = field.to_string();
             let reads_central = refs.iter().any(|r| {
@@ -920,9 +926,8 @@ pub fn scan(items: &[Value]) -> Vec<Reference> {
                 skip = Some(spec);
             }
         }
-        for (data_key, _) in argo_documents(item) {
-            let Some(text) = item.get("data").and_then(|d| d.get(&data_key)).and_then(Value::as_str) else { continue };
-            let Ok(doc) = yaml::parse_document(text) else { continue };
+        for ArgoDocument { data_key, text, .. } in argo_documents(item) {
+            let Ok(doc) = yaml::parse_document(&text) else { continue };
             let base = FieldPath::from_keys(&["data"]).key(&data_key);
             let mut walker = Walker { item: index, form: RefForm::Embedded, skip: None, out: &mut out, stack: Vec::new(), base };
             walker.walk(&doc, None);
