@@ -22,14 +22,8 @@ import yaml
 import harness
 from harness import run_function
 
-ENDPOINT = "s3.eu-west-1.amazonaws.com"
-BUCKET = "my-kubeflow-artifacts"
-REGION = "eu-west-1"
-ROLE = {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/kubeflow-pipelines"}
-BASE = {"apiVersion": "fn.kubeflow-krm.dev/v1alpha1", "kind": "ExternalObjectStore", "metadata": {"name": "x"},
-        "endpoint": ENDPOINT, "region": REGION, "bucket": BUCKET}
-STATIC = dict(BASE, credentials={"secretName": "kubeflow-credentials"})
-FROM_ENV = dict(BASE, credentials={"fromEnvironment": True, "serviceAccountAnnotations": ROLE})
+# The same store and credential modes as the function's corpus test.
+from test_external_object_store import BUCKET, ENDPOINT, FROM_ENV, REGION, ROLE, STATIC  # noqa: E402
 # Test values for the Secret references of the controller (never real keys).
 KEY_VALUES = {"s3-access-key": "AKIATESTACCESSKEY", "s3-secret-key": "test-secret-value",
               "accesskey": "minio", "secretkey": "minio123"}
