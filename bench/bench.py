@@ -61,18 +61,6 @@ yaml.dump_all(docs, open('/dev/null', 'w'), Dumper=yaml.CSafeDumper)
 """
 
 
-def write_scaled(corpus, factor, path):
-    """The corpus repeated `factor` times, every copy after the first renamed (`-copyN` on every
-    name and namespace) so that identities stay unique."""
-    docs = harness.corpus_docs()
-    with open(path, "w") as f:
-        for n in range(factor):
-            for doc in docs:
-                if n:
-                    doc = doc.replace("\n  name: ", f"\n  name: copy{n}-").replace("\n  namespace: ", f"\n  namespace: copy{n}-")
-                f.write(doc.rstrip("\n") + "\n---\n")
-
-
 def fn_configs():
     k = yaml.safe_load(open(os.path.join(ROOT, "fn-configs", "kustomization.yaml")))
     out = []
@@ -118,7 +106,7 @@ def main():
         rows.append(("chain in one process (kubeflow-krm run)", t, rss))
         for factor in args.scale:
             path = os.path.join(tmp, f"corpus-x{factor}.yaml")
-            write_scaled(args.corpus, factor, path)
+            harness.write_scaled(factor, path)
             t, rss = median_of(max(1, min(args.runs, 3)), [os.path.join(args.bin, "kubeflow-krm"), "run", path,
                                                            "--config", os.path.join(ROOT, "fn-configs")])
             rows.append((f"chain, corpus x{factor} ({os.path.getsize(path) / 1e6:.0f} MB)", t, rss, os.path.getsize(path)))

@@ -7,9 +7,11 @@
 //!   one rewiring of credential consumers).
 //! - [`functions`]: one module per function, each in its own folder under `functions/`.
 //! - [`cli`]: the `kubeflow-krm` binary's subcommands (`run`, `schema`, help).
+//! - [`fuzzing`]: the properties the fuzz targets under `fuzz/` and their regression tests check.
 
 pub mod cli;
 pub mod functions;
+pub mod fuzzing;
 pub mod k8s;
 pub mod krm;
 pub mod kubeflow;

@@ -8,7 +8,7 @@ use super::config::Component;
 use crate::k8s::select::name_matches;
 use crate::k8s::{Selector, object, pod};
 use crate::krm::KrmResult;
-use crate::kubeflow::credentials::{self, RefKind};
+use crate::kubeflow::credentials::{self, RefForm, RefKind};
 
 /// A bundled server of a component.
 pub struct Backend {
@@ -135,7 +135,7 @@ pub fn drop_server_env_from(items: &mut [Value], backend: &Backend, clients: &[u
     }
 }
 
-/// What a workload uses that may go with it.
+/// What a workload uses that may go with it: `(kind, name)`, in the workload's namespace.
 fn used_by(item: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let Some((template, _)) = pod::template(item) else { return out };
@@ -159,27 +159,45 @@ fn used_by(item: &Value) -> Vec<(String, String)> {
 }
 
 /// True if a remaining item uses the object (`kind` one of PersistentVolumeClaim,
-/// ServiceAccount, ConfigMap, Secret).
-fn is_used(items: &[Value], kind: &str, name: &str) -> bool {
-    match kind {
-        "ConfigMap" => credentials::is_referenced(items, RefKind::ConfigMap, name),
-        "Secret" => credentials::is_referenced(items, RefKind::Secret, name),
-        _ => items.iter().filter(|i| !object::is_local_config(i)).any(|i| {
-            used_by(i).iter().any(|(k, n)| k == kind && n == name) || (kind == "ServiceAccount" && binds(i, name))
-        }),
+/// ServiceAccount, ConfigMap, Secret) of namespace `namespace`: a workload of that namespace, a
+/// binding of that ServiceAccount, or an Argo artifact repository (Argo reads its Secrets in the
+/// namespace of each workflow, so that reference counts in every namespace).
+fn is_used(items: &[Value], kind: &str, namespace: Option<&str>, name: &str) -> bool {
+    let ref_kind = match kind {
+        "ConfigMap" => Some(RefKind::ConfigMap),
+        "Secret" => Some(RefKind::Secret),
+        _ => None,
+    };
+    if let Some(ref_kind) = ref_kind {
+        return credentials::references(items, ref_kind, name)
+            .iter()
+            .any(|r| r.form == RefForm::Embedded || object::namespace(&items[r.item]) == namespace);
     }
+    items.iter().filter(|i| !object::is_local_config(i)).any(|i| {
+        (object::namespace(i) == namespace && used_by(i).iter().any(|(k, n)| k == kind && n == name))
+            || (kind == "ServiceAccount" && binds(i, namespace, name))
+    })
 }
 
-/// True if a (Cluster)RoleBinding names the ServiceAccount.
-fn binds(item: &Value, sa: &str) -> bool {
+/// True if a (Cluster)RoleBinding names the ServiceAccount (a subject without a namespace is in
+/// the binding's).
+fn binds(item: &Value, namespace: Option<&str>, sa: &str) -> bool {
     matches!(object::kind(item), "RoleBinding" | "ClusterRoleBinding")
         && item.get("subjects").and_then(Value::as_array).into_iter().flatten().any(|s| {
-            s.get("kind").and_then(Value::as_str) == Some("ServiceAccount") && s.get("name").and_then(Value::as_str) == Some(sa)
+            s.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                && s.get("name").and_then(Value::as_str) == Some(sa)
+                && s.get("namespace").and_then(Value::as_str).or_else(|| object::namespace(item)) == namespace
         })
 }
 
-/// An object that may go once nothing uses it: `(kind, name, component)`.
-pub type Candidate = (String, String, Component);
+/// An object that may go once nothing uses it.
+pub struct Candidate {
+    kind: String,
+    /// The namespace it is looked for in.
+    namespace: Option<String>,
+    name: String,
+    component: Component,
+}
 
 fn label(component: Component) -> &'static str {
     match component {
@@ -189,22 +207,37 @@ fn label(component: Component) -> &'static str {
     }
 }
 
-/// Deletes a backend's servers and the objects that only serve them, with an info result each.
-/// Returns what they used (and the backend's [`Backend::if_unused`] objects) for
-/// [`remove_unused`].
-pub fn remove(items: &mut Vec<Value>, backend: &Backend, host: &str, results: &mut Vec<KrmResult>) -> Vec<Candidate> {
+/// Deletes a backend's servers and the objects that only serve them, with an info result each,
+/// in `namespaces` only: the namespaces of the component's clients (a `mysql` of another
+/// application elsewhere in the input is not Kubeflow's). Returns what they used (and the
+/// backend's [`Backend::if_unused`] objects in those namespaces) for [`remove_unused`].
+pub fn remove(
+    items: &mut Vec<Value>,
+    backend: &Backend,
+    namespaces: &BTreeSet<Option<String>>,
+    host: &str,
+    results: &mut Vec<KrmResult>,
+) -> Vec<Candidate> {
     let c = backend.component;
-    let mut candidates: Vec<Candidate> = backend.if_unused.iter().map(|(k, n)| (k.to_string(), n.to_string(), c)).collect();
+    let candidate = |kind: &str, namespace: &Option<String>, name: &str| Candidate {
+        kind: kind.to_string(),
+        namespace: namespace.clone(),
+        name: name.to_string(),
+        component: c,
+    };
+    let mut candidates: Vec<Candidate> =
+        namespaces.iter().flat_map(|ns| backend.if_unused.iter().map(move |(k, n)| (k, ns, n))).map(|(k, ns, n)| candidate(k, ns, n)).collect();
     let what = label(c);
     let mut doomed = vec![false; items.len()];
     for (i, item) in items.iter().enumerate() {
-        if object::is_local_config(item) {
+        let namespace = object::namespace(item).map(str::to_string);
+        if object::is_local_config(item) || !namespaces.contains(&namespace) {
             continue;
         }
         let name = object::name(item);
         if pod::template(item).is_some() && backend.servers.iter().any(|s| name_matches(name, s)) {
             doomed[i] = true;
-            candidates.extend(used_by(item).into_iter().map(|(k, n)| (k, n, c)));
+            candidates.extend(used_by(item).into_iter().map(|(k, n)| candidate(&k, &namespace, &n)));
             results.push(KrmResult::info(format!("deleted: the bundled MySQL server of {what}; its clients use {host} now")).on(item));
         } else if backend.objects.iter().any(|(g, k, n)| Selector::of(g, k).named(n).matches(item)) {
             doomed[i] = true;
@@ -220,13 +253,18 @@ pub fn remove(items: &mut Vec<Value>, backend: &Backend, host: &str, results: &m
 /// nothing uses any more, with an info result each.
 pub fn remove_unused(items: &mut Vec<Value>, candidates: &[Candidate], host: &str, results: &mut Vec<KrmResult>) {
     let mut seen = BTreeSet::new();
-    for (kind, name, component) in candidates {
-        if !seen.insert((kind.clone(), name.clone())) {
+    for Candidate { kind, namespace, name, component } in candidates {
+        if !seen.insert((kind, namespace, name)) {
             continue;
         }
-        let Some(index) = items.iter().position(|i| Selector::core(kind).named(name).matches(i)) else { continue };
+        let Some(index) = items
+            .iter()
+            .position(|i| object::namespace(i) == namespace.as_deref() && Selector::core(kind).named(name).matches(i))
+        else {
+            continue;
+        };
         let actual = object::name(&items[index]).to_string();
-        if is_used(items, kind, &actual) {
+        if is_used(items, kind, namespace.as_deref(), &actual) {
             continue;
         }
         let what = label(*component);

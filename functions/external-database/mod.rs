@@ -97,7 +97,8 @@ impl Function for ExternalDatabase {
                 let client_items: Vec<usize> =
                     items.iter().enumerate().filter(|(_, i)| clients::is_client(i, *c)).map(|(n, _)| n).collect();
                 backends::drop_server_env_from(items, backend, &client_items, &mut results);
-                candidates.extend(backends::remove(items, backend, &config.host, &mut results));
+                let namespaces = present_in(items, *c);
+                candidates.extend(backends::remove(items, backend, &namespaces, &config.host, &mut results));
             }
             credentials::remove_replaced_secrets(items, &target, &mut results);
             backends::remove_unused(items, &candidates, &config.host, &mut results);
@@ -127,10 +128,20 @@ impl Function for ExternalDatabase {
 /// What shows that a component is in the input: its client workloads (and, for Pipelines, its
 /// `pipeline-install-config`).
 fn is_present(items: &[Value], component: Component) -> bool {
-    items.iter().any(|i| {
-        clients::is_client(i, component)
-            || (component == Component::Pipelines && Selector::core("ConfigMap").named(PIPELINE_INSTALL_CONFIG).matches(i))
-    })
+    !present_in(items, component).is_empty()
+}
+
+/// The namespaces the component is in: of its client workloads (and, for Pipelines, of its
+/// `pipeline-install-config`).
+fn present_in(items: &[Value], component: Component) -> std::collections::BTreeSet<Option<String>> {
+    items
+        .iter()
+        .filter(|i| {
+            clients::is_client(i, component)
+                || (component == Component::Pipelines && Selector::core("ConfigMap").named(PIPELINE_INSTALL_CONFIG).matches(i))
+        })
+        .map(|i| object::namespace(i).map(str::to_string))
+        .collect()
 }
 
 /// The components to move: selected and present. `None` (with an error result) if there is none.

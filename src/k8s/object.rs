@@ -101,6 +101,27 @@ pub fn deployable(items: &[Value]) -> impl Iterator<Item = (usize, &Value)> {
     items.iter().enumerate().filter(|(_, i)| !is_local_config(i))
 }
 
+/// Pairs of deployable items that are the same object: equal API group, kind, namespace and
+/// name (the version does not count: `v1` and `v1beta1` of one kind address one object). Each
+/// later copy is paired with the first. Items without a kind or a name are not counted.
+pub fn duplicates(items: &[Value]) -> Vec<(usize, usize)> {
+    let mut seen: std::collections::HashMap<(&str, &str, &str, &str), usize> = std::collections::HashMap::with_capacity(items.len());
+    let mut pairs = Vec::new();
+    for (i, item) in deployable(items) {
+        let (kind, name) = (kind(item), name(item));
+        if kind.is_empty() || name.is_empty() {
+            continue;
+        }
+        let key = (group(item), kind, namespace(item).unwrap_or(""), name);
+        if let Some(&first) = seen.get(&key) {
+            pairs.push((first, i));
+        } else {
+            seen.insert(key, i);
+        }
+    }
+    pairs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +133,23 @@ mod tests {
         labels_mut(&mut item).unwrap().insert("a".into(), "b".into());
         let keys: Vec<_> = item["metadata"].as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["labels", "name"]);
+    }
+
+    #[test]
+    fn duplicates_are_same_group_kind_namespace_and_name() {
+        let items = vec![
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"}}),
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "b"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "s", "namespace": "a"}}),
+            json!({"apiVersion": "security.istio.io/v1", "kind": "RequestAuthentication", "metadata": {"name": "r", "namespace": "a"}}),
+            json!({"apiVersion": "security.istio.io/v1beta1", "kind": "RequestAuthentication", "metadata": {"name": "r", "namespace": "a"}}),
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fn", "annotations": {"config.kubernetes.io/local-config": "true"}}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fn", "annotations": {"config.kubernetes.io/local-config": "true"}}}),
+            json!({"kind": "Thing"}),
+            json!({"kind": "Thing"}),
+        ];
+        assert_eq!(duplicates(&items), [(3, 4), (0, 5)]);
     }
 
     #[test]

@@ -117,6 +117,11 @@ pub fn run(f: &dyn DynFunction, rl: &mut ResourceList) -> Vec<KrmResult> {
 /// The process entry restores by parsing its input again: an error is rare, and a copy of a
 /// 12 MB render costs time and memory on every run.
 pub fn run_with(f: &dyn DynFunction, rl: &mut ResourceList, restore: impl FnOnce() -> Vec<Value>) -> Vec<KrmResult> {
+    let duplicates = duplicate_errors(&rl.items);
+    if !duplicates.is_empty() {
+        rl.results.extend(duplicates.iter().cloned());
+        return duplicates;
+    }
     let function_config = rl.function_config.clone();
     let outcome = catch_unwind(AssertUnwindSafe(|| f.apply(function_config.as_ref(), &mut rl.items)));
     let results = match outcome {
@@ -132,6 +137,21 @@ pub fn run_with(f: &dyn DynFunction, rl: &mut ResourceList, restore: impl FnOnce
     }
     rl.results.extend(results.iter().cloned());
     results
+}
+
+/// Two items that are the same object make every by-name edit ambiguous (which copy holds the
+/// credentials? which one is deleted?), and kustomize refuses such input too: an error per copy.
+fn duplicate_errors(items: &[Value]) -> Vec<KrmResult> {
+    crate::k8s::object::duplicates(items)
+        .into_iter()
+        .map(|(first, again)| {
+            KrmResult::error(format!(
+                "items[{again}] is the same object as items[{first}] (same API group, kind, namespace and name): \
+                 a ResourceList holds each object once; remove one of them"
+            ))
+            .on(&items[again])
+        })
+        .collect()
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -176,6 +196,17 @@ mod tests {
             let v: Vec<u8> = Vec::new();
             vec![KrmResult::info(format!("{}", v[usize::from(items.is_empty())]))]
         }
+    }
+
+    #[test]
+    fn two_items_of_one_identity_are_refused_before_the_function_runs() {
+        let secret = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "kubeflow"}});
+        let mut rl = ResourceList::new(vec![secret.clone(), secret]);
+        let results = run(&Registered::<Panics>::new(), &mut rl);
+        assert_eq!(results.len(), 1, "{results:?}");
+        assert!(results[0].is_error());
+        assert_eq!(results[0].to_string(), "error: Secret kubeflow/s: items[1] is the same object as items[0] (same API group, kind, namespace and name): a ResourceList holds each object once; remove one of them");
+        assert_eq!(rl.items.len(), 2, "items unchanged, the function never ran");
     }
 
     #[test]

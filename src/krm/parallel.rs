@@ -15,7 +15,7 @@
 use serde_json::Value;
 
 /// Inputs smaller than this are parsed in one piece (threads cost more than they save).
-const MIN_PARALLEL_BYTES: usize = 256 * 1024;
+pub const MIN_PARALLEL_BYTES: usize = 256 * 1024;
 
 fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
@@ -61,10 +61,8 @@ pub struct SplitList<'a> {
 
 /// Splits a ResourceList's text at its items, if it has the plain shape (see the module docs).
 /// No item text is copied.
+/// (The callers only split inputs of [`MIN_PARALLEL_BYTES`] or more.)
 pub fn split_items(text: &str) -> Option<SplitList<'_>> {
-    if text.len() < MIN_PARALLEL_BYTES {
-        return None;
-    }
     let mut shell = String::with_capacity(4096);
     let mut items: Vec<&str> = Vec::new();
     let mut state = 0; // 0: before `items:`, 1: in the items, 2: after them
@@ -121,10 +119,8 @@ pub fn split_items(text: &str) -> Option<SplitList<'_>> {
 }
 
 /// Splits a multi-document stream at its `---` lines, if it has the plain shape.
+/// (The callers only split inputs of [`MIN_PARALLEL_BYTES`] or more.)
 pub fn split_stream(text: &str) -> Option<Vec<&str>> {
-    if text.len() < MIN_PARALLEL_BYTES {
-        return None;
-    }
     let mut docs = Vec::new();
     let mut start = 0;
     let mut offset = 0;

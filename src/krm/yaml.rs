@@ -129,25 +129,36 @@ pub fn parse_stream_serde_saphyr(text: &str) -> Result<Vec<Value>, YamlError> {
 /// (see [`super::parallel`]); otherwise exactly [`parse_document`].
 pub fn parse_resource_list(text: &str) -> Result<Value, YamlError> {
     let text = strip_bom(text);
-    if !looks_like_json(text) {
-        if let Some(split) = super::parallel::split_items(text) {
-            // Each item text is a one-entry list (`- ...`).
-            let items = super::parallel::map(&split.items, |t| t.len(), |entry| match parse_document(entry) {
-                Ok(Value::Array(mut list)) if list.len() == 1 => Ok(list.pop().expect("one entry")),
-                Ok(_) => Err(YamlError::Parse("an item did not read as one list entry".into())),
-                Err(e) => Err(e),
-            });
-            if let (Ok(Value::Object(mut shell)), Ok(items)) =
-                (parse_document(&split.shell), items.into_iter().collect::<Result<Vec<_>, _>>())
-            {
-                if shell.get("items").is_some_and(|i| i.as_array().is_some_and(Vec::is_empty)) {
-                    shell.insert("items".into(), Value::Array(items));
-                    return Ok(Value::Object(shell));
-                }
-            }
+    if !looks_like_json(text) && text.len() >= super::parallel::MIN_PARALLEL_BYTES {
+        if let Some(value) = parse_resource_list_split(text) {
+            return Ok(value);
         }
     }
     parse_document(text)
+}
+
+/// The split read of [`parse_resource_list`] at any size: `None` when the text does not have the
+/// plain shape or an item does not read on its own. Where it gives a value, that value must be
+/// exactly what [`parse_document`] reads (checked by the fuzz target `resource_list`).
+#[doc(hidden)]
+pub fn parse_resource_list_split(text: &str) -> Option<Value> {
+    let split = super::parallel::split_items(text)?;
+    // Each item text is a one-entry list (`- ...`).
+    let items = super::parallel::map(&split.items, |t| t.len(), |entry| match parse_document(entry) {
+        Ok(Value::Array(mut list)) if list.len() == 1 => Ok(list.pop().expect("one entry")),
+        Ok(_) => Err(YamlError::Parse("an item did not read as one list entry".into())),
+        Err(e) => Err(e),
+    });
+    let (Ok(Value::Object(mut shell)), Ok(items)) =
+        (parse_document(&split.shell), items.into_iter().collect::<Result<Vec<_>, _>>())
+    else {
+        return None;
+    };
+    if !shell.get("items").is_some_and(|i| i.as_array().is_some_and(Vec::is_empty)) {
+        return None;
+    }
+    shell.insert("items".into(), Value::Array(items));
+    Some(Value::Object(shell))
 }
 
 /// Reads a multi-document YAML stream (or one JSON document). Empty documents are dropped.
@@ -156,13 +167,22 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
     if looks_like_json(text) {
         return Ok(vec![serde_json::from_str(text)?]);
     }
-    if let Some(docs) = super::parallel::split_stream(text) {
-        let parsed = super::parallel::map(&docs, |d| d.len(), |doc| parse_document(doc));
-        if let Ok(values) = parsed.into_iter().collect::<Result<Vec<_>, _>>() {
-            return Ok(values.into_iter().filter(|d| !d.is_null()).collect());
+    if text.len() >= super::parallel::MIN_PARALLEL_BYTES {
+        if let Some(values) = parse_stream_split(text) {
+            return Ok(values);
         }
     }
     super::reader::read_stream(text).map_err(read_error)
+}
+
+/// The split read of [`parse_stream`] at any size (`None` when it does not apply); where it gives
+/// values, they must be exactly what the whole-stream read gives (fuzz target `resource_list`).
+#[doc(hidden)]
+pub fn parse_stream_split(text: &str) -> Option<Vec<Value>> {
+    let docs = super::parallel::split_stream(text)?;
+    let parsed = super::parallel::map(&docs, |d| d.len(), |doc| parse_document(doc));
+    let values = parsed.into_iter().collect::<Result<Vec<_>, _>>().ok()?;
+    Some(values.into_iter().filter(|d| !d.is_null()).collect())
 }
 
 /// Writes one value as a YAML document (no leading `---`, one trailing newline).

@@ -40,6 +40,23 @@ def corpus_docs():
     return _cache["docs"]
 
 
+def renamed_copy(doc, n):
+    """Copy `n` of a corpus document: every metadata name and namespace prefixed `copyN-` (copy 0
+    is the document itself), so that copies of the corpus can stand side by side."""
+    if not n:
+        return doc
+    return doc.replace("\n  name: ", f"\n  name: copy{n}-").replace("\n  namespace: ", f"\n  namespace: copy{n}-")
+
+
+def write_scaled(factor, path, copies=None):
+    """Writes the corpus repeated `factor` times as one stream (copies renamed, see
+    `renamed_copy`), or only the copies numbered in `copies`."""
+    with open(path, "w", encoding="utf-8") as f:
+        for n in range(factor) if copies is None else copies:
+            for doc in corpus_docs():
+                f.write(renamed_copy(doc, n).rstrip("\n") + "\n---\n")
+
+
 def corpus_items():
     """The corpus read with PyYAML, one object per document."""
     if "items" not in _cache:
