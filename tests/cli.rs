@@ -1,7 +1,7 @@
 //! The binaries as processes: stdin, stdout, stderr and exit codes, for good and bad input.
 //!
 //! Bad input (malformed YAML, not a ResourceList, a wrong kind, an unknown field, a bad enum
-//! value, empty input, non-UTF-8 bytes) must exit 1 with a one-line message on stderr that names
+//! value, empty input, non-UTF-8 bytes, two items that are one object) must exit 1 with a one-line message on stderr that names
 //! the problem, and a ResourceList on stdout holding the error result and the items unchanged.
 
 use std::io::Write;
@@ -100,6 +100,26 @@ fn unreadable_input() {
         (b"a: 1\na: 2\n", "invalid YAML"),
     ] {
         assert_refused(ISTIO, input, expected);
+    }
+    // A billion laughs (10^10 nodes once expanded) and nesting 100,000 deep: refused as they
+    // are read, before anything is built.
+    let mut bomb = String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- a: &a [x,x,x,x,x,x,x,x,x,x]\n");
+    for (n, level) in "bcdefghij".chars().enumerate() {
+        let previous = "abcdefghij".as_bytes()[n] as char;
+        bomb.push_str(&format!("  {level}: &{level} [{}]\n", vec![format!("*{previous}"); 10].join(",")));
+    }
+    assert_refused(ISTIO, bomb.as_bytes(), "alias bomb");
+    let deep = format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    assert_refused(ISTIO, deep.as_bytes(), "recursion limit exceeded");
+}
+
+#[test]
+fn two_items_that_are_one_object_are_refused_and_returned_unchanged() {
+    let input = resource_list(GOOD).replacen("items:\n", "items:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: kubeflow\n", 1);
+    for bin in [ISTIO, KRM] {
+        let rl = assert_refused(bin, input.as_bytes(), "items[1] is the same object as items[0]");
+        assert_eq!(rl["items"].as_array().unwrap().len(), 2);
+        assert_eq!(rl["items"][1]["metadata"]["labels"]["istio-injection"], "enabled", "items unchanged");
     }
 }
 

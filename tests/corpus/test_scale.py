@@ -12,6 +12,7 @@ Timings are the bench's business (bench/bench.py); nothing here is timed."""
 import collections
 import os
 import subprocess
+import sys
 import tempfile
 
 import harness
@@ -29,12 +30,29 @@ def big_stream(tmp):
     return path, size
 
 
-def chain(path, rss_file=None):
+# Runs a command and reports its peak RSS. A child of this (large) Python process would inherit
+# its memory high-water mark and report it as its own, so a fresh small interpreter forks the
+# command and reads the command's own figure (what GNU time does, without needing it).
+PEAK_RSS = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write(f"\\npeak-rss-kib {usage.ru_maxrss}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def chain(path, peak=None):
+    """The chain's output over `path`; with `peak` (a list), appends the process's peak RSS."""
     argv = [os.path.join(harness.BIN, "kubeflow-krm"), "run", path, "--config", os.path.join(ROOT, "fn-configs")]
-    if rss_file:
-        argv = ["/usr/bin/time", "-f", "%M", "-o", rss_file] + argv
+    if peak is not None:
+        argv = [sys.executable, "-c", PEAK_RSS] + argv
     proc = subprocess.run(argv, capture_output=True)
-    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err[-2000:]
+    if peak is not None:
+        peak.append(int(err.rsplit("peak-rss-kib ", 1)[1]) * 1024)
     return proc.stdout.decode()
 
 
@@ -46,9 +64,9 @@ def documents(stream):
 def test_a_100_mb_stream_through_the_chain_is_its_copies_run_one_by_one():
     with tempfile.TemporaryDirectory(prefix="kfkrm-scale-") as tmp:
         path, size = big_stream(tmp)
-        rss_file = os.path.join(tmp, "rss")
-        whole = documents(chain(path, rss_file))
-        rss = int(open(rss_file).read().split()[-1]) * 1024
+        peak = []
+        whole = documents(chain(path, peak))
+        rss = peak[0]
         assert rss < 12 * size, f"peak memory {rss / MIB:.0f} MiB is {rss / size:.1f}x the input"
         # A renamed copy alone has no component the functions know (external-database refuses
         # that), so copy n's output is the output of copies 0 and n less that of copy 0 alone.
