@@ -2,12 +2,19 @@
 //! same ones.
 //!
 //! `fuzz/` (a `cargo fuzz` crate, run by `fuzz/run.sh`, not in every CI run) has one libFuzzer
-//! target per entry of [`TARGETS`]; each passes its input to [`check`]. `tests/fuzz.rs` passes
-//! every input kept under `fuzz/corpus/` and every crash kept under `fuzz/regressions/` to the
-//! same function, so a crash the fuzzer found stays fixed.
+//! target per entry of [`TARGETS`]; each passes its input to [`check`]. [`replay`] passes kept
+//! inputs to the same function: `tests/fuzz.rs` (in `cargo test`) every crash kept under
+//! `fuzz/regressions/` and the seeds under `fuzz/corpus/`, and `examples/fuzz_replay.rs` (in
+//! `.ci/run`, a release build) the whole kept corpus, so a crash the fuzzer found stays fixed.
 //!
 //! A violated property panics with a message saying which one: libFuzzer reports a panic as a
 //! crash and keeps the input.
+//!
+//! Most byte-level mutations of a ResourceList break its YAML, so they exercise the reader and
+//! not the functions. [`mutate`] is a structure-aware mutator for the function targets: it reads
+//! the input, changes the value tree (a scalar replaced by a Kubeflow name or a tricky scalar, a
+//! key renamed to one the functions look for, an entry deleted, duplicated or copied elsewhere,
+//! a type changed) and writes it back, so that the functions see valid YAML of odd shapes.
 //!
 //! The properties, over arbitrary bytes:
 //! - `yaml_reader`: [`crate::krm::reader`] reads exactly what serde-saphyr reads (values, or an
@@ -60,6 +67,37 @@ pub fn check(target: &str, data: &[u8]) {
             check_function(*f, data);
         }
     }
+}
+
+/// Replays every kept input under `root` (`root/<target>/*`, for each of [`TARGETS`]) whose file
+/// name passes `keep`, through [`check`]. Returns how many inputs ran, or a line per failing
+/// input (its path and the property it breaks).
+pub fn replay(root: &std::path::Path, keep: impl Fn(&str) -> bool) -> Result<usize, Vec<String>> {
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for target in TARGETS {
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(root.join(target))
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.file_name().and_then(|f| f.to_str()).is_some_and(&keep));
+        files.sort();
+        for path in files {
+            let Ok(data) = std::fs::read(&path) else {
+                failures.push(format!("{}: unreadable", path.display()));
+                continue;
+            };
+            n += 1;
+            if let Err(panic) = std::panic::catch_unwind(|| check(target, &data)) {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                    .unwrap_or_default();
+                failures.push(format!("{}: {message}", path.display()));
+            }
+        }
+    }
+    if failures.is_empty() { Ok(n) } else { Err(failures) }
 }
 
 /// Compact JSON: the exact comparison of two values (key order and number types included).
@@ -188,6 +226,160 @@ fn base64_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Scalars a structural mutation writes: Kubeflow names the functions look for, and the scalars
+/// YAML 1.1 and 1.2 read differently.
+const TOKENS: &[&str] = &[
+    "kubeflow", "istio-system", "kubeflow-user-example-com", "mysql-secret", "mlpipeline-minio-artifact",
+    "katib-mysql-secrets", "model-registry-db-secrets", "pipeline-install-config", "workflow-controller-configmap",
+    "kfp-launcher", "namespace-labels-data", "ml-pipeline", "ml-pipeline-ui", "katib-db-manager", "katib-mysql",
+    "mysql", "minio", "seaweedfs", "cache-server", "metadata-grpc-deployment", "model-registry-deployment",
+    "kubeflow-pipelines-profile-controller", "istio-ingressgateway", "kubeflow-credentials", "username", "password",
+    "accesskey", "secretkey", "DBCONFIG_USER", "DBCONFIG_PASSWORD", "DB_PASSWORD", "MINIO_ACCESS_KEY", "enabled",
+    "disabled", "ambient", "sidecar", "https://token.actions.githubusercontent.com", "Secret", "ConfigMap",
+    "Deployment", "Namespace", "StatefulSet", "RequestAuthentication", "ExternalSecret", "v1", "apps/v1",
+    "yes", "on", "0755", "1e3", "~", "2024-01-01", "0x1F", "", " ", "a\nb\n", "\r\n", "é",
+];
+
+/// Keys a structural mutation adds or renames to: the ones the functions read.
+const KEYS: &[&str] = &[
+    "apiVersion", "kind", "metadata", "name", "namespace", "labels", "annotations", "data", "stringData", "spec",
+    "template", "containers", "initContainers", "env", "envFrom", "valueFrom", "secretKeyRef", "configMapKeyRef",
+    "secretRef", "configMapRef", "key", "value", "args", "command", "volumes", "secret", "secretName",
+    "serviceAccountName", "jwtRules", "selector", "matchLabels", "items", "functionConfig", "mode", "namespaces",
+    "istio-injection", "istio.io/dataplane-mode", "config.kubernetes.io/local-config", "artifactRepository",
+];
+
+/// A small deterministic generator (xorshift64*): a mutation depends on libFuzzer's seed only.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n.max(1)
+    }
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len())]
+    }
+}
+
+/// The JSON pointers of every node of `value` (the root is `""`).
+fn pointers(value: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![(String::new(), value)];
+    while let Some((at, v)) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    stack.push((format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), child));
+                }
+            }
+            Value::Array(list) => {
+                for (i, child) in list.iter().enumerate() {
+                    stack.push((format!("{at}/{i}"), child));
+                }
+            }
+            _ => {}
+        }
+        out.push(at);
+    }
+    out
+}
+
+fn random_scalar(rng: &mut Rng) -> Value {
+    match rng.below(8) {
+        0 => Value::Null,
+        1 => Value::Bool(rng.below(2) == 0),
+        2 => Value::from([0i64, 1, -1, 3306, 65536, i64::MAX][rng.below(6)]),
+        3 => Value::Object(serde_json::Map::new()),
+        4 => Value::Array(Vec::new()),
+        _ => Value::String(rng.pick(TOKENS).to_string()),
+    }
+}
+
+/// One structural change at a random node.
+fn mutate_once(value: &mut Value, rng: &mut Rng) {
+    let all = pointers(value);
+    let at = all[rng.below(all.len())].clone();
+    let donor = value.pointer(&all[rng.below(all.len())]).cloned().unwrap_or(Value::Null);
+    let (parent, last) = at.rsplit_once('/').map_or((None, None), |(p, l)| (Some(p.to_string()), Some(l.replace("~1", "/").replace("~0", "~"))));
+    let op = rng.below(6);
+    match op {
+        // Delete the node from its map or list.
+        0 => {
+            if let (Some(parent), Some(last)) = (parent, last) {
+                match value.pointer_mut(&parent) {
+                    Some(Value::Object(map)) => {
+                        map.shift_remove(&last);
+                    }
+                    Some(Value::Array(list)) => {
+                        if let Ok(i) = last.parse::<usize>() {
+                            if i < list.len() {
+                                list.remove(i);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Rename the node's key (kept in place).
+        1 => {
+            if let (Some(parent), Some(last)) = (parent, last) {
+                if let Some(Value::Object(map)) = value.pointer_mut(&parent) {
+                    let key = rng.pick(KEYS).to_string();
+                    if let Some(i) = map.keys().position(|k| *k == last) {
+                        if !map.contains_key(&key) {
+                            let v = map.shift_remove(&last).expect("the key was just found");
+                            map.shift_insert(i, key, v);
+                        }
+                    }
+                }
+            }
+        }
+        // Duplicate a list entry, or add a key to a map.
+        2 => match value.pointer_mut(&at) {
+            Some(Value::Array(list)) if !list.is_empty() => {
+                let entry = list[rng.below(list.len())].clone();
+                let to = rng.below(list.len() + 1);
+                list.insert(to, entry);
+            }
+            Some(Value::Object(map)) => {
+                let key = rng.pick(KEYS).to_string();
+                let v = if rng.below(2) == 0 { donor } else { random_scalar(rng) };
+                map.insert(key, v);
+            }
+            _ => {}
+        },
+        // Replace the node by a copy of another one.
+        3 => {
+            if let Some(node) = value.pointer_mut(&at) {
+                *node = donor;
+            }
+        }
+        // Replace the node by a scalar or an empty collection.
+        _ => {
+            let scalar = random_scalar(rng);
+            if let Some(node) = value.pointer_mut(&at) {
+                *node = scalar;
+            }
+        }
+    }
+}
+
+/// A structure-aware mutation of `input` (see the module docs), or `None` if it does not read
+/// as YAML.
+pub fn mutate(input: &[u8], seed: u32) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(input).ok()?;
+    let mut value = yaml::parse_document(text).ok()?;
+    let mut rng = Rng(u64::from(seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    for _ in 0..=rng.below(3) {
+        mutate_once(&mut value, &mut rng);
+    }
+    yaml::to_yaml(&value).ok().map(String::into_bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +388,21 @@ mod tests {
     fn base64_of_a_secret_value() {
         assert_eq!(base64_decode("bWluaW8xMjM=").as_deref(), Some("minio123"));
         assert_eq!(base64_decode("not base64!"), None);
+    }
+
+    #[test]
+    fn structural_mutations_keep_valid_yaml_and_change_the_tree() {
+        let input = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: mysql-secret\n  data:\n    username: cm9vdA==\n";
+        let original = yaml::parse_document(std::str::from_utf8(input).unwrap()).unwrap();
+        let mut changed = 0;
+        for seed in 0..200 {
+            let out = mutate(input, seed).expect("a YAML input mutates");
+            let value = yaml::parse_document(std::str::from_utf8(&out).unwrap()).expect("the mutation is valid YAML");
+            changed += usize::from(value != original);
+            assert_eq!(mutate(input, seed), Some(out), "deterministic for a seed");
+        }
+        assert!(changed > 150, "only {changed} of 200 mutations changed the tree");
+        assert_eq!(mutate(b"a: [", 1), None);
     }
 
     #[test]

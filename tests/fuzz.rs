@@ -1,50 +1,28 @@
-//! The fuzz targets' properties ([`kubeflow_krm::fuzzing::check`]) over every input kept under
-//! `fuzz/corpus/<target>/` (the seeds and what the fuzzer found interesting) and every crash it
-//! found, kept under `fuzz/regressions/<target>/`: a crash once found stays fixed, in every
-//! `cargo test`, without the fuzzer.
+//! Kept fuzzing inputs through the fuzz targets' properties ([`kubeflow_krm::fuzzing::check`]):
+//! every crash the fuzzer found (`fuzz/regressions/<target>/`), so that it stays fixed, and the
+//! seeds of the corpus (`fuzz/corpus/<target>/seed-*`: the golden cases as ResourceLists). The
+//! whole kept corpus is replayed by `examples/fuzz_replay.rs` in a release build (`.ci/run`): a
+//! debug build takes minutes over it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use kubeflow_krm::fuzzing::{TARGETS, check};
+use kubeflow_krm::fuzzing::replay;
 
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
-/// Runs every input of `kind` (`corpus` or `regressions`); returns the number checked.
-fn check_all(kind: &str) -> usize {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join(kind);
-    let mut failures = Vec::new();
-    let mut n = 0;
-    for target in TARGETS {
-        for path in files(&root.join(target)) {
-            n += 1;
-            let data = std::fs::read(&path).unwrap();
-            if let Err(panic) = std::panic::catch_unwind(|| check(target, &data)) {
-                let message = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                failures.push(format!("{target} {}: {message}", path.display()));
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{} of {n} inputs fail:\n{}", failures.len(), failures.join("\n"));
-    n
-}
-
-#[test]
-fn kept_corpus_inputs_hold_every_property() {
-    let n = check_all("corpus");
-    assert!(n >= 100, "the kept corpus has only {n} inputs: is fuzz/corpus checked out?");
+fn fuzz_dir(kind: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join(kind)
 }
 
 #[test]
 fn crashes_found_by_fuzzing_stay_fixed() {
-    check_all("regressions");
+    if let Err(failures) = replay(&fuzz_dir("regressions"), |_| true) {
+        panic!("{} kept crashes fail again:\n{}", failures.len(), failures.join("\n"));
+    }
+}
+
+#[test]
+fn corpus_seeds_hold_every_property() {
+    match replay(&fuzz_dir("corpus"), |name| name.starts_with("seed-")) {
+        Ok(n) => assert!(n >= 100, "only {n} seeds: is fuzz/corpus checked out?"),
+        Err(failures) => panic!("{} seeds fail:\n{}", failures.len(), failures.join("\n")),
+    }
 }
