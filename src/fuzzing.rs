@@ -107,22 +107,19 @@ fn json(v: &impl serde::Serialize) -> String {
 
 fn check_reader(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let new = reader::read_document(text).map(|v| json(&v));
-    let old = yaml::parse_document_serde_saphyr(text).map(|v| json(&v));
-    match (&new, &old) {
-        (Ok(a), Ok(b)) => assert_eq!(a, b, "the reader and serde-saphyr read different values"),
-        (Err(_), Err(_)) => {}
-        _ => panic!("only one reader accepts the document:\n  reader:       {new:?}\n  serde-saphyr: {old:?}"),
-    }
-    let new = reader::read_stream(text).map(|v| json(&v));
-    let old = yaml::parse_stream_serde_saphyr(text).map(|v| json(&v));
-    match (&new, &old) {
-        (Ok(a), Ok(b)) => assert_eq!(a, b, "the reader and serde-saphyr read different streams"),
-        (Err(_), Err(_)) => {}
-        _ => panic!("only one reader accepts the stream:\n  reader:       {new:?}\n  serde-saphyr: {old:?}"),
-    }
+    readers_agree("document", reader::read_document(text).map(|v| json(&v)), yaml::parse_document_serde_saphyr(text).map(|v| json(&v)));
+    readers_agree("stream", reader::read_stream(text).map(|v| json(&v)), yaml::parse_stream_serde_saphyr(text).map(|v| json(&v)));
     if let Ok(value) = reader::read_document(text) {
         round_trip(&value);
+    }
+}
+
+/// The project's reader and serde-saphyr read the same value, or both refuse.
+fn readers_agree(what: &str, new: Result<String, impl std::fmt::Debug>, old: Result<String, impl std::fmt::Debug>) {
+    match (&new, &old) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "the reader and serde-saphyr read different values ({what})"),
+        (Err(_), Err(_)) => {}
+        _ => panic!("only one reader accepts the {what}:\n  reader:       {new:?}\n  serde-saphyr: {old:?}"),
     }
 }
 
