@@ -127,7 +127,7 @@ fn readers_agree(what: &str, new: Result<String, impl std::fmt::Debug>, old: Res
 fn round_trip(value: &Value) {
     let written = yaml::to_yaml(value).unwrap_or_else(|e| panic!("a value read cannot be written: {e}"));
     let again = yaml::parse_document(&written).unwrap_or_else(|e| panic!("written YAML does not read back: {e}\n{written}"));
-    assert_eq!(json(value), json(&again), "written YAML reads back as another value:\n{written}");
+    assert_same(value, &again, || format!("written YAML reads back as another value:\n{written}"));
     let rewritten = yaml::to_yaml(&again).expect("it was written once");
     assert_eq!(written, rewritten, "writing is not stable");
 }
@@ -151,7 +151,7 @@ fn check_resource_list(data: &[u8]) {
 
 fn check_function(f: &dyn DynFunction, data: &[u8]) {
     let Ok(mut rl) = ResourceList::from_bytes(data) else { return };
-    let before = json(&rl.items);
+    let before = Value::Array(rl.items.clone());
     let secrets = secret_values(&rl);
     let results = function::run_with(f, &mut rl, || ResourceList::from_bytes(data).map(|again| again.items).unwrap_or_default());
     if let Some(bug) = results.iter().find(|r| r.message.starts_with("internal error")) {
@@ -162,16 +162,59 @@ fn check_function(f: &dyn DynFunction, data: &[u8]) {
         assert!(!said.contains(secret.as_str()), "{}: a result shows the value of a Secret", f.name());
     }
     if has_errors(&results) {
-        assert_eq!(before, json(&rl.items), "{}: an error result, but the items changed", f.name());
+        assert_same(&before, &Value::Array(rl.items), || format!("{}: an error result, but the items changed", f.name()));
         return;
     }
     let out = rl.to_yaml().unwrap_or_else(|e| panic!("{}: the output cannot be written: {e}", f.name()));
     let mut again = ResourceList::from_bytes(out.as_bytes()).unwrap_or_else(|e| panic!("{}: the output does not read back: {e}", f.name()));
-    let first = json(&rl.items);
-    assert_eq!(first, json(&again.items), "{}: the output reads back different", f.name());
+    let first = Value::Array(rl.items);
+    assert_same(&first, &Value::Array(again.items.clone()), || format!("{}: the output reads back different", f.name()));
     let results = function::run(f, &mut again);
     assert!(!has_errors(&results), "{}: the second run over the output fails: {results:?}", f.name());
-    assert_eq!(first, json(&again.items), "{}: a second run changes the output (not idempotent)", f.name());
+    assert_same(&first, &Value::Array(again.items), || format!("{}: a second run changes the output (not idempotent)", f.name()));
+}
+
+/// Panics with `what` and the first place where `a` and `b` differ, unless they are exactly equal
+/// (key order and number types included).
+fn assert_same(a: &Value, b: &Value, what: impl Fn() -> String) {
+    if json(a) != json(b) {
+        panic!("{}: first difference at {}", what(), first_difference(a, b, "$"));
+    }
+}
+
+/// Where two values first differ (`$[3].spec.template`), with both sides, shortened.
+fn first_difference(a: &Value, b: &Value, path: &str) -> String {
+    let short = |v: &Value| {
+        let text = json(v);
+        if text.chars().count() > 300 { format!("{}...", text.chars().take(300).collect::<String>()) } else { text }
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) if x.keys().eq(y.keys()) => x
+            .iter()
+            .zip(y.values())
+            .find(|((_, u), v)| json(u) != json(v))
+            .map(|((k, u), v)| first_difference(u, v, &format!("{path}.{k}")))
+            .unwrap_or_else(|| format!("{path}: equal")),
+        (Value::Object(x), Value::Object(y)) => {
+            format!("{path}: keys {:?} != {:?}", x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>())
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find(|(_, (u, v))| json(u) != json(v))
+            .map(|(i, (u, v))| first_difference(u, v, &format!("{path}[{i}]")))
+            .unwrap_or_else(|| format!("{path}: equal")),
+        (Value::Array(x), Value::Array(y)) => {
+            // Different lengths: the entries only one side has.
+            let only = |x: &[Value], y: &[Value]| {
+                let others: Vec<String> = y.iter().map(json).collect();
+                x.iter().filter(|e| !others.contains(&json(e))).map(short).collect::<Vec<_>>()
+            };
+            format!("{path}: {} entries != {}\n  only left:  {:?}\n  only right: {:?}", x.len(), y.len(), only(x, y), only(y, x))
+        }
+        _ => format!("{path}:\n  {}\n  {}", short(a), short(b)),
+    }
 }
 
 /// The values of the input's Secrets (`stringData`, and `data` decoded) that a result could show

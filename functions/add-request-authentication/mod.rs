@@ -43,23 +43,23 @@ impl Function for AddRequestAuthentication {
         if results.iter().any(KrmResult::is_error) {
             return results;
         }
-        for (d, action) in desired.iter().zip(actions) {
-            match action {
-                Action::Keep | Action::Refused => {}
-                Action::Update(index) => {
-                    if let Some(obj) = items[index].as_object_mut() {
-                        object::insert_sorted(obj, "spec", d.value["spec"].clone());
-                    }
-                    results.push(
-                        KrmResult::info(format!("updated: {}", d.summary)).on(&items[index]).at("spec"),
-                    );
+        // Updates first: the planned indexes hold only until a created object is inserted.
+        let mut notes: Vec<Option<KrmResult>> = vec![None; desired.len()];
+        for (n, (d, action)) in desired.iter().zip(&actions).enumerate() {
+            if let Action::Update(index) = *action {
+                if let Some(obj) = items[index].as_object_mut() {
+                    object::insert_sorted(obj, "spec", d.value["spec"].clone());
                 }
-                Action::Create => {
-                    let index = generate::insert(items, d.value.clone());
-                    results.push(KrmResult::info(format!("created: {}", d.summary)).on(&items[index]));
-                }
+                notes[n] = Some(KrmResult::info(format!("updated: {}", d.summary)).on(&items[index]).at("spec"));
             }
         }
+        for (n, (d, action)) in desired.iter().zip(&actions).enumerate() {
+            if let Action::Create = action {
+                let index = generate::insert(items, d.value.clone());
+                notes[n] = Some(KrmResult::info(format!("created: {}", d.summary)).on(&items[index]));
+            }
+        }
+        results.extend(notes.into_iter().flatten());
         if !requires_jwt(config, items) {
             results.push(KrmResult::warning(format!(
                 "no DENY AuthorizationPolicy in namespace {} requires a token at workloads {} (like Kubeflow's istio-ingressgateway-require-jwt, with notRequestPrincipals [\"*\"]): the tokens of these issuers are checked when present, but nothing requires one",

@@ -250,31 +250,42 @@ pub fn remove(
 }
 
 /// Deletes each candidate PVC, ServiceAccount, ConfigMap or Secret that is in the input and that
-/// nothing uses any more, with an info result each.
-pub fn remove_unused(items: &mut Vec<Value>, candidates: &[Candidate], host: &str, results: &mut Vec<KrmResult>) {
-    let mut seen = BTreeSet::new();
-    for Candidate { kind, namespace, name, component } in candidates {
-        if !seen.insert((kind, namespace, name)) {
-            continue;
+/// nothing uses any more, with an info result each. Returns true if it deleted anything.
+pub fn remove_unused(items: &mut Vec<Value>, candidates: &[Candidate], host: &str, results: &mut Vec<KrmResult>) -> bool {
+    // Until nothing more goes: a deletion can leave an earlier candidate unused (a Secret that
+    // only a deleted ServiceAccount named).
+    let mut any = false;
+    loop {
+        let mut deleted = false;
+        let mut seen = BTreeSet::new();
+        for Candidate { kind, namespace, name, component } in candidates {
+            if !seen.insert((kind, namespace, name)) {
+                continue;
+            }
+            let Some(index) = items
+                .iter()
+                .position(|i| object::namespace(i) == namespace.as_deref() && Selector::core(kind).named(name).matches(i))
+            else {
+                continue;
+            };
+            let actual = object::name(&items[index]).to_string();
+            if is_used(items, kind, namespace.as_deref(), &actual) {
+                continue;
+            }
+            let what = label(*component);
+            let message = match kind.as_str() {
+                "PersistentVolumeClaim" => format!(
+                    "deleted: the data volume of the bundled MySQL server of {what} (applying this with pruning deletes its data: migrate it to {host} first if it matters)"
+                ),
+                _ => format!("deleted: nothing uses it any more (it served the bundled MySQL server of {what})"),
+            };
+            results.push(KrmResult::info(message).on(&items[index]));
+            items.remove(index);
+            deleted = true;
         }
-        let Some(index) = items
-            .iter()
-            .position(|i| object::namespace(i) == namespace.as_deref() && Selector::core(kind).named(name).matches(i))
-        else {
-            continue;
-        };
-        let actual = object::name(&items[index]).to_string();
-        if is_used(items, kind, namespace.as_deref(), &actual) {
-            continue;
+        any |= deleted;
+        if !deleted {
+            return any;
         }
-        let what = label(*component);
-        let message = match kind.as_str() {
-            "PersistentVolumeClaim" => format!(
-                "deleted: the data volume of the bundled MySQL server of {what} (applying this with pruning deletes its data: migrate it to {host} first if it matters)"
-            ),
-            _ => format!("deleted: nothing uses it any more (it served the bundled MySQL server of {what})"),
-        };
-        results.push(KrmResult::info(message).on(&items[index]));
-        items.remove(index);
     }
 }

@@ -101,7 +101,10 @@ impl Function for ExternalDatabase {
                 candidates.extend(backends::remove(items, backend, &namespaces, &config.host, &mut results));
             }
             credentials::remove_replaced_secrets(items, &target, &mut results);
-            backends::remove_unused(items, &candidates, &config.host, &mut results);
+            if backends::remove_unused(items, &candidates, &config.host, &mut results) {
+                // What it deleted may have been the last reference to a replaced Secret.
+                credentials::remove_replaced_secrets(items, &target, &mut results);
+            }
         } else {
             remove_dropped_credential_secrets(items, &target, &dropped, &mut results);
         }

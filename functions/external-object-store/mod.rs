@@ -206,8 +206,9 @@ impl Env<'_> {
         self.container.get("env").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
     }
 
+    /// The entry in effect: the last of that name.
     fn get(&self, name: &str) -> Option<&Value> {
-        self.entries().iter().find(|e| env_name(e) == Some(name))
+        self.entries().iter().rfind(|e| env_name(e) == Some(name))
     }
 
     fn at(&self, name: &str) -> FieldPath {
@@ -266,10 +267,12 @@ impl Env<'_> {
         }
     }
 
+    /// Removes every entry of that name (an earlier duplicate would take effect otherwise).
     fn remove(&mut self, name: &str, why: &str) {
         let Some(env) = self.container.get_mut("env").and_then(Value::as_array_mut) else { return };
-        if let Some(i) = pod::env_index(env, name) {
-            env.remove(i);
+        let before = env.len();
+        env.retain(|e| env_name(e) != Some(name));
+        if env.len() < before {
             let at = self.at(name);
             self.notes.push((format!("removed: {why}"), at));
         }
@@ -1060,6 +1063,20 @@ fn mentions(value: &Value, found: &mut Vec<&'static str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_variable_listed_twice_is_removed_everywhere_and_set_where_it_takes_effect() {
+        let mut container = serde_json::json!({"name": "c", "env": [
+            {"name": "OBJECT_STORE_HOST", "value": "seaweedfs"}, {"name": "A", "value": "1"},
+            {"name": "OBJECT_STORE_HOST", "value": "minio"}, {"name": "A", "value": "2"},
+        ]});
+        let map = container.as_object_mut().unwrap();
+        let mut env = Env { container: map, path: FieldPath::default(), notes: Vec::new() };
+        env.remove("OBJECT_STORE_HOST", "test");
+        env.literal("A", "3");
+        assert_eq!(env.notes.len(), 2);
+        assert_eq!(container["env"], serde_json::json!([{"name": "A", "value": "1"}, {"name": "A", "value": "3"}]));
+    }
 
     #[test]
     fn script_defaults_are_read_from_the_original() {

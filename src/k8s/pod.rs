@@ -92,9 +92,10 @@ pub fn env_mut(container: &mut Map<String, Value>) -> Option<&mut Vec<Value>> {
     container.get_mut("env")?.as_array_mut()
 }
 
-/// Index of the env entry named `name`.
+/// Index of the env entry named `name` that Kubernetes uses: the last one, when a container
+/// lists a name twice (a later entry overrides an earlier one).
 pub fn env_index(env: &[Value], name: &str) -> Option<usize> {
-    env.iter().position(|e| e.get("name").and_then(Value::as_str) == Some(name))
+    env.iter().rposition(|e| e.get("name").and_then(Value::as_str) == Some(name))
 }
 
 /// An env entry with a literal value.
@@ -123,6 +124,13 @@ pub fn upsert_env(env: &mut Vec<Value>, entry: Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_env_entry_in_effect_is_the_last_of_its_name() {
+        let env = vec![env_value("A", "1"), env_value("B", "2"), env_value("A", "3")];
+        assert_eq!(env_index(&env, "A"), Some(2));
+        assert_eq!(env_index(&env, "C"), None);
+    }
 
     #[test]
     fn walks_every_workload_kind() {
