@@ -4,12 +4,13 @@
 #
 #   fuzz/run.sh [TARGET...]          FUZZ_SECONDS=120 per target by default
 #
-# - The corpus of each target is fuzz/corpus/<target>/: seeded by fuzz/seed.py from the golden
-#   cases when empty, grown by the run, then minimized (`cargo fuzz cmin`) so that what is
-#   committed is the smallest set with the same coverage.
+# - The corpus of each target is fuzz/corpus/<target>/: the seeds (fuzz/seed.py: the golden cases,
+#   fixtures and configs, written again after every run), grown by the run, then minimized
+#   (`cargo fuzz cmin`, one input per newly reached edge) so that what is committed is the
+#   smallest set with the same edge coverage.
 # - Each crash is copied to fuzz/regressions/<target>/, which `cargo test` (tests/fuzz.rs) runs
 #   from then on: fix the bug, keep the file.
-# - The report (one line per target) is printed and written to fuzz/last-run.txt.
+# - The report (one line per target) is printed and appended to fuzz/runs.txt.
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`) and a nightly toolchain, or the stable one with
 # RUSTC_BOOTSTRAP=1 (libFuzzer's instrumentation flags are unstable). Not part of CI: a bounded
@@ -25,7 +26,7 @@ else
 fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <("${cargo_fuzz[@]}" list)
-[ -n "$(ls -A corpus 2>/dev/null)" ] || python3 seed.py
+python3 seed.py
 
 # Safe Rust: no sanitizer (twice the executions); debug assertions catch overflows.
 build=(-s none --debug-assertions)
@@ -48,9 +49,11 @@ for t in "${targets[@]}"; do
     [ -e "$f" ] && cp -n "$f" "regressions/$t/"
   done
   grown=$(ls "corpus/$t" | wc -l)
-  "${cargo_fuzz[@]}" cmin "${build[@]}" "$t" "corpus/$t" -- -max_len=65536 -timeout=10 > "logs/$t.cmin.log" 2>&1
+  "${cargo_fuzz[@]}" cmin "${build[@]}" "$t" "corpus/$t" -- -max_len=65536 -timeout=10 \
+    -use_counters=0 -use_value_profile=0 > "logs/$t.cmin.log" 2>&1
+  python3 seed.py  # the seeds stay, whatever cmin kept
   kept=$(ls "corpus/$t" | wc -l)
   report+=("$(printf '%-28s %5ss %12s executions %4s crashes   corpus %5s -> %5s -> %5s (cmin)' \
     "$t" "$SECONDS_EACH" "${execs:-?}" "$crashes" "$before" "$grown" "$kept")")
 done
-printf '%s\n' "fuzz run $(date -u +%Y-%m-%dT%H:%MZ), $("${cargo_fuzz[@]}" --version)" "${report[@]}" | tee last-run.txt
+printf '%s\n' "fuzz run $(date -u +%Y-%m-%dT%H:%MZ), $("${cargo_fuzz[@]}" --version)" "${report[@]}" | tee -a runs.txt

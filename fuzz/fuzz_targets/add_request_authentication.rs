@@ -1,4 +1,4 @@
-//! Fuzz target `add_request_authentication`: the properties of `kubeflow_krm::fuzzing::check` for it.
+//! Fuzz target `add_request_authentication`: see fuzz/README.md.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| kubeflow_krm::fuzzing::check("add_request_authentication", data));
+kubeflow_krm_fuzz::target!("add_request_authentication", structural);

@@ -1,4 +1,4 @@
-//! Fuzz target `centralize_credentials`: the properties of `kubeflow_krm::fuzzing::check` for it.
+//! Fuzz target `centralize_credentials`: see fuzz/README.md.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| kubeflow_krm::fuzzing::check("centralize_credentials", data));
+kubeflow_krm_fuzz::target!("centralize_credentials", structural);

@@ -1,4 +1,4 @@
-//! Fuzz target `external_database`: the properties of `kubeflow_krm::fuzzing::check` for it.
+//! Fuzz target `external_database`: see fuzz/README.md.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| kubeflow_krm::fuzzing::check("external_database", data));
+kubeflow_krm_fuzz::target!("external_database", structural);

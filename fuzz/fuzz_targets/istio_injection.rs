@@ -1,4 +1,4 @@
-//! Fuzz target `istio_injection`: the properties of `kubeflow_krm::fuzzing::check` for it.
+//! Fuzz target `istio_injection`: see fuzz/README.md.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| kubeflow_krm::fuzzing::check("istio_injection", data));
+kubeflow_krm_fuzz::target!("istio_injection", structural);

@@ -1,4 +1,4 @@
-//! Fuzz target `resource_list`: the properties of `kubeflow_krm::fuzzing::check` for it.
+//! Fuzz target `resource_list`: see fuzz/README.md.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| kubeflow_krm::fuzzing::check("resource_list", data));
+kubeflow_krm_fuzz::target!("resource_list", structural);

@@ -1,4 +1,4 @@
-//! Fuzz target `yaml_reader`: the properties of `kubeflow_krm::fuzzing::check` for it.
+//! Fuzz target `yaml_reader`: see fuzz/README.md.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| kubeflow_krm::fuzzing::check("yaml_reader", data));
+kubeflow_krm_fuzz::target!("yaml_reader");
