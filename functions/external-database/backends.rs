@@ -225,8 +225,10 @@ pub fn remove(
         name: name.to_string(),
         component: c,
     };
-    let mut candidates: Vec<Candidate> =
-        namespaces.iter().flat_map(|ns| backend.if_unused.iter().map(move |(k, n)| (k, ns, n))).map(|(k, ns, n)| candidate(k, ns, n)).collect();
+    let mut candidates = Vec::new();
+    for namespace in namespaces {
+        candidates.extend(backend.if_unused.iter().map(|(kind, name)| candidate(kind, namespace, name)));
+    }
     let what = label(c);
     let mut doomed = vec![false; items.len()];
     for (i, item) in items.iter().enumerate() {

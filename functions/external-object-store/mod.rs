@@ -206,9 +206,10 @@ impl Env<'_> {
         self.container.get("env").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
     }
 
-    /// The entry in effect: the last of that name.
+    /// The entry in effect ([`pod::env_index`]: the last of that name).
     fn get(&self, name: &str) -> Option<&Value> {
-        self.entries().iter().rfind(|e| env_name(e) == Some(name))
+        let entries = self.entries();
+        pod::env_index(entries, name).map(|i| &entries[i])
     }
 
     fn at(&self, name: &str) -> FieldPath {
