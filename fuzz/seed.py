@@ -62,7 +62,7 @@ def main():
     for fdir in sorted(glob.glob(os.path.join(ROOT, "functions", "*"))):
         function = os.path.basename(fdir)
         target = function.replace("-", "_")
-        for case in sorted(glob.glob(os.path.join(fdir, "testdata", "*"))):
+        for case in sorted(glob.glob(os.path.join(fdir, "tests", "golden", "*"))):
             name = os.path.basename(case)
             config = os.path.join(case, "config.yaml")
             rl = resource_list(case_input(case), read(config) if os.path.exists(config) else None)

@@ -1,7 +1,8 @@
 //! What every fuzz target shares: `kubeflow_krm_fuzz::target!("name")` defines a target whose
-//! properties are `kubeflow_krm::fuzzing::check("name", input)`; with `structural`, the target
+//! properties are `krm_testkit::fuzz::check("name", input, kubeflow_krm::functions::ALL)`; with `structural`, the target
 //! also mutates its inputs as YAML trees ([`mutate`]).
 
+pub use krm_testkit;
 pub use kubeflow_krm;
 pub use libfuzzer_sys;
 
@@ -9,7 +10,7 @@ pub use libfuzzer_sys;
 #[macro_export]
 macro_rules! target {
     ($name:literal) => {
-        $crate::libfuzzer_sys::fuzz_target!(|data: &[u8]| $crate::kubeflow_krm::fuzzing::check($name, data));
+        $crate::libfuzzer_sys::fuzz_target!(|data: &[u8]| $crate::krm_testkit::fuzz::check($name, data, $crate::kubeflow_krm::functions::ALL));
     };
     ($name:literal, structural) => {
         $crate::target!($name);
@@ -20,11 +21,11 @@ macro_rules! target {
 }
 
 /// libFuzzer's custom mutator: three mutations in four change the YAML tree when the input reads
-/// as YAML (`kubeflow_krm::fuzzing::mutate`), the others are libFuzzer's own byte-level ones, so
+/// as YAML (`krm_testkit::fuzz::mutate`), the others are libFuzzer's own byte-level ones, so
 /// that the reader's paths are still explored.
 pub fn mutate(data: &mut [u8], size: usize, max_size: usize, seed: u32) -> usize {
     if seed % 4 != 0 {
-        if let Some(mutated) = kubeflow_krm::fuzzing::mutate(&data[..size], seed) {
+        if let Some(mutated) = krm_testkit::fuzz::mutate(&data[..size], seed) {
             if mutated.len() <= max_size {
                 data[..mutated.len()].copy_from_slice(&mutated);
                 return mutated.len();

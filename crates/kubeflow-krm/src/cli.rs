@@ -1,0 +1,311 @@
+//! The `kubeflow-krm` command line (each single-function binary's is
+//! [`krm_core::process::function_main`]).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+use crate::functions;
+use krm_core::process::{EXIT_ERROR, serve};
+use krm_core::result::{Severity, has_errors};
+use krm_core::{DynFunction, ResourceList, function, yaml};
+
+#[derive(Parser)]
+#[command(
+    name = "kubeflow-krm",
+    version,
+    about = "KRM functions that make a Kubeflow render production-ready for GitOps.",
+    long_about = None,
+    disable_help_subcommand = true,
+    after_help = functions_help(),
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Output format of `--report`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    /// For people.
+    Text,
+    /// For tools.
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply functionConfigs in order to YAML files, a folder or stdin, in one process.
+    ///
+    /// Writes the transformed resources to stdout and a summary of what changed to stderr.
+    /// Exits 1, writing nothing to stdout, if any function reports an error.
+    Run {
+        /// A YAML file, a folder of YAML files (read recursively, in name order) or `-` for stdin.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// A functionConfig file (IstioInjection, CentralizeCredentials, ...), or a folder whose
+        /// kustomization lists functionConfigs (such as fn-configs/); repeat to chain.
+        #[arg(long = "config", short = 'c', required = true)]
+        configs: Vec<PathBuf>,
+        /// Print, instead of the resources, what each function changed: per resource and field
+        /// path, old -> new (secret values masked), grouped by function, with totals.
+        #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text")]
+        report: Option<ReportFormat>,
+        /// Exit 1 if the functions would change the input (for CI: "the rendered output in Git
+        /// is current"); prints no resources.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Read a ResourceList on stdin and write it back unchanged: the bare parse-and-emit of every
+    /// function, without the function (for benchmarks and YAML fidelity checks).
+    Fmt,
+    /// Print the JSON Schema of a functionConfig kind (all kinds, keyed by kind, without one),
+    /// or write `<kind>.json` for every kind into a folder (`--write schemas`).
+    Schema {
+        /// A kind such as IstioInjection.
+        kind: Option<String>,
+        /// Write one file per kind into this folder instead of printing.
+        #[arg(long, conflicts_with = "kind")]
+        write: Option<PathBuf>,
+    },
+    /// Print the reference docs of a function (by binary name or kind).
+    Help {
+        /// A function such as istio-injection.
+        function: Option<String>,
+    },
+}
+
+fn functions_help() -> String {
+    let mut s = String::from(
+        "Without a subcommand, kubeflow-krm is a KRM function: it reads a ResourceList on stdin and\n\
+         runs the function named by the functionConfig's kind (one container image serves all).\n\nFunctions:\n",
+    );
+    for f in functions::ALL {
+        let summary = f.doc().lines().find(|l| !l.trim().is_empty() && !l.starts_with('#')).unwrap_or("");
+        s.push_str(&format!("  {:<28} kind {:<24}\n      {summary}\n", f.name(), f.kind()));
+    }
+    s.push_str("\n`kubeflow-krm help FUNCTION` prints a function's reference.");
+    s
+}
+
+/// Entry of `kubeflow-krm`.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(dispatch),
+        Some(Command::Run { inputs, configs, report, check }) => match run(&inputs, &configs, report, check) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                EXIT_ERROR
+            }
+        },
+        Some(Command::Fmt) => krm_core::process::serve_with(|rl, _| {
+            rl.function_config.take();
+            Vec::new()
+        }),
+        Some(Command::Schema { kind, write: Some(dir) }) => {
+            debug_assert!(kind.is_none());
+            match write_schemas(&dir) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    EXIT_ERROR
+                }
+            }
+        }
+        Some(Command::Schema { kind, write: None }) => schema(kind.as_deref()),
+        Some(Command::Help { function }) => match function {
+            None => {
+                println!("{}", functions_help());
+                0
+            }
+            Some(name) => match functions::by_name(&name).or_else(|| functions::by_kind(&name)) {
+                Some(f) => {
+                    print!("{}", f.doc());
+                    0
+                }
+                None => {
+                    eprintln!("error: no function named {name:?}");
+                    2
+                }
+            },
+        },
+    }
+}
+
+/// Picks the function for a functionConfig by its kind.
+fn dispatch(function_config: Option<&Value>) -> Result<&'static dyn DynFunction, String> {
+    let kinds = || functions::ALL.iter().map(|f| f.kind()).collect::<Vec<_>>().join(", ");
+    let Some(fc) = function_config else {
+        return Err(format!("missing functionConfig: kubeflow-krm picks the function by its kind, one of {}", kinds()));
+    };
+    let kind = krm_core::object::kind(fc);
+    functions::by_kind(kind).ok_or_else(|| format!("functionConfig kind {kind:?} is not one of {}", kinds()))
+}
+
+fn schema(kind: Option<&str>) -> i32 {
+    let value = match kind {
+        Some(k) => match functions::by_kind(k) {
+            Some(f) => f.schema(),
+            None => {
+                eprintln!("error: no functionConfig kind {k:?}");
+                return 2;
+            }
+        },
+        None => Value::Object(functions::ALL.iter().map(|f| (f.kind().to_string(), f.schema())).collect()),
+    };
+    println!("{}", serde_json::to_string_pretty(&value).expect("a schema serializes"));
+    0
+}
+
+/// The text of `schemas/<kind>.json`: pretty JSON with a trailing newline.
+pub fn schema_file_text(f: &dyn DynFunction) -> String {
+    serde_json::to_string_pretty(&f.schema()).expect("a schema serializes") + "\n"
+}
+
+fn write_schemas(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for f in functions::ALL {
+        std::fs::write(dir.join(format!("{}.json", f.kind())), schema_file_text(*f))?;
+    }
+    Ok(())
+}
+
+fn read_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<Value>> {
+    let mut items = Vec::new();
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+            items.extend(yaml::parse_stream(&text).map_err(|e| anyhow::anyhow!("stdin: {e}"))?);
+        } else {
+            for file in yaml_files(input)? {
+                let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                items.extend(yaml::parse_stream(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?);
+            }
+        }
+    }
+    for (i, item) in items.iter().enumerate() {
+        anyhow::ensure!(item.is_object(), "document {i} of the input is a {}, not a Kubernetes object", krm_core::object::type_name(item));
+    }
+    Ok(items)
+}
+
+/// The YAML files of a path: the file itself, or a folder's `*.yaml`/`*.yml`/`*.json` files,
+/// recursively in name order, without kustomize's and kpt's own files.
+fn yaml_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        anyhow::ensure!(path.exists(), "{}: no such file or folder", path.display());
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    entries.sort();
+    let mut files = Vec::new();
+    for entry in entries {
+        let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if entry.is_dir() {
+            if !name.starts_with('.') {
+                files.extend(yaml_files(&entry)?);
+            }
+        } else if [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext))
+            && !["kustomization.yaml", "kustomization.yml", "Kptfile"].contains(&name)
+        {
+            files.push(entry);
+        }
+    }
+    Ok(files)
+}
+
+/// The functionConfig files to apply, in order: a file as it is; a folder through the
+/// `resources:` of its kustomization (as `fn-configs/` lists the functions in the recommended
+/// order), so `--config fn-configs` runs the same chain as `transformers: [fn-configs]`.
+fn config_files(configs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in configs {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let k = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .map(|n| path.join(n))
+            .find(|p| p.exists())
+            .ok_or_else(|| anyhow::anyhow!("{}: a config folder needs a kustomization listing its functionConfigs", path.display()))?;
+        let text = std::fs::read_to_string(&k)?;
+        let doc = yaml::parse_document(&text).map_err(|e| anyhow::anyhow!("{}: {e}", k.display()))?;
+        let resources = doc.get("resources").and_then(Value::as_array).cloned().unwrap_or_default();
+        anyhow::ensure!(!resources.is_empty(), "{}: lists no resources", k.display());
+        for r in resources {
+            let name = r.as_str().ok_or_else(|| anyhow::anyhow!("{}: resources must be paths", k.display()))?;
+            files.extend(config_files(&[path.join(name)])?);
+        }
+    }
+    Ok(files)
+}
+
+fn run(inputs: &[PathBuf], configs: &[PathBuf], report: Option<ReportFormat>, check: bool) -> anyhow::Result<i32> {
+    function::quiet_panics();
+    let mut rl = ResourceList::new(read_inputs(inputs)?);
+    let original = check.then(|| rl.items.clone());
+    let mut reports = Vec::new();
+    let mut failed = false;
+    let mut stderr = std::io::stderr().lock();
+    for path in config_files(configs)? {
+        let path = &path;
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let docs = yaml::parse_stream(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        anyhow::ensure!(!docs.is_empty(), "{}: no functionConfig in the file", path.display());
+        for fc in docs {
+            let f = dispatch(Some(&fc)).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            rl.function_config = Some(fc);
+            let before = report.is_some().then(|| rl.items.clone());
+            // On an error nothing is written, so there is nothing to restore.
+            let results = function::run_with(f, &mut rl, Vec::new);
+            if let Some(before) = before {
+                reports.push(crate::report::compare(f.name(), &path.display().to_string(), &before, &rl.items));
+            }
+            let changes = results.iter().filter(|r| r.severity == Severity::Info).count();
+            writeln!(stderr, "{} ({}): {changes} info", f.name(), path.display())?;
+            for r in &results {
+                writeln!(stderr, "  {r}")?;
+            }
+            failed |= has_errors(&results);
+            if failed {
+                break;
+            }
+        }
+        if failed {
+            break;
+        }
+    }
+    if failed {
+        writeln!(stderr, "error: a function reported an error; nothing was written")?;
+        return Ok(EXIT_ERROR);
+    }
+    let mut stdout = std::io::stdout().lock();
+    match report {
+        Some(ReportFormat::Text) => stdout.write_all(crate::report::to_text(&reports).as_bytes())?,
+        Some(ReportFormat::Json) => stdout.write_all(crate::report::to_json(&reports).as_bytes())?,
+        None if !check => stdout.write_all(yaml::to_yaml_stream(&rl.items)?.as_bytes())?,
+        None => {}
+    }
+    stdout.flush()?;
+    if let Some(original) = original {
+        if original != rl.items {
+            let changed = crate::report::compare("all", "", &original, &rl.items);
+            writeln!(
+                stderr,
+                "check: the functions would change the input: {} changed, {} added, {} removed",
+                changed.changed.len(),
+                changed.added.len(),
+                changed.removed.len()
+            )?;
+            return Ok(EXIT_ERROR);
+        }
+        writeln!(stderr, "check: the input is current")?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,13 @@
+//! kubeflow-krm: the command line over every function of the workspace.
+//!
+//! - [`functions`]: the registry of every function, in the recommended order, by kind and name;
+//! - [`cli`]: the `kubeflow-krm` binary: a KRM function that dispatches on the functionConfig's
+//!   kind, and `run`, `schema`, `fmt` and `help` for people;
+//! - [`report`]: what `run --report` and `run --check` print about a change.
+//!
+//! The functions themselves live in their own crates under `functions/`; the KRM core in
+//! `krm-core`.
+
+pub mod cli;
+pub mod functions;
+pub mod report;

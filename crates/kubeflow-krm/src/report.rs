@@ -1,0 +1,303 @@
+//! The change report of `kubeflow-krm run --report`: what each function changed, per resource
+//! and field path, for a reviewer who should not read a 12 MB diff.
+//!
+//! Values are shown as compact JSON; the values of Secrets (`data`, `stringData`) and of env
+//! variables that hold credentials are masked, so a report can be pasted into a pull request.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use krm_core::FieldPath;
+use krm_core::object;
+
+/// The changes of one function run.
+#[derive(Debug, Default, Serialize)]
+pub struct FunctionReport {
+    /// Binary name of the function.
+    pub function: String,
+    /// The functionConfig file it came from.
+    pub config: String,
+    /// Resources created.
+    pub added: Vec<String>,
+    /// Resources deleted.
+    pub removed: Vec<String>,
+    /// Resources changed, with their field changes.
+    pub changed: Vec<ResourceChanges>,
+}
+
+/// The field changes of one resource.
+#[derive(Debug, Serialize)]
+pub struct ResourceChanges {
+    /// `apps/v1 Deployment kubeflow/ml-pipeline`.
+    pub resource: String,
+    /// Each changed field.
+    pub fields: Vec<FieldChange>,
+}
+
+/// One field: absent `old` means added, absent `new` means removed.
+#[derive(Debug, Serialize)]
+pub struct FieldChange {
+    /// Field path.
+    pub path: String,
+    /// The value before (JSON), masked for secrets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    /// The value after (JSON), masked for secrets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
+    /// For a multi-line text (a script or YAML document in a ConfigMap): the lines that changed
+    /// instead of the whole old and new values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<LineChanges>,
+}
+
+/// The changed lines of a multi-line text, between their common first and last lines.
+#[derive(Debug, Serialize)]
+pub struct LineChanges {
+    /// Lines only in the old text.
+    pub removed: Vec<String>,
+    /// Lines only in the new text.
+    pub added: Vec<String>,
+}
+
+impl LineChanges {
+    fn of(old: &str, new: &str, masked: bool) -> LineChanges {
+        let a: Vec<&str> = old.lines().collect();
+        let b: Vec<&str> = new.lines().collect();
+        let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        let suffix = a[prefix..].iter().rev().zip(b[prefix..].iter().rev()).take_while(|(x, y)| x == y).count();
+        let lines = |v: &[&str]| v.iter().map(|l| if masked { MASK.to_string() } else { (*l).to_string() }).collect();
+        LineChanges { removed: lines(&a[prefix..a.len() - suffix]), added: lines(&b[prefix..b.len() - suffix]) }
+    }
+}
+
+/// Changed lines of one text shown per side in the text report (a replaced script would
+/// otherwise fill it); the JSON report has them all.
+const MAX_TEXT_LINES: usize = 20;
+
+/// Text shown instead of a secret value.
+pub const MASK: &str = "(masked)";
+
+type Identity = (String, String, String, String);
+
+fn identity(item: &Value) -> Identity {
+    (
+        object::group(item).to_string(),
+        object::kind(item).to_string(),
+        object::namespace(item).unwrap_or("").to_string(),
+        object::name(item).to_string(),
+    )
+}
+
+fn describe(item: &Value) -> String {
+    let name = match object::namespace(item) {
+        Some(ns) => format!("{ns}/{}", object::name(item)),
+        None => object::name(item).to_string(),
+    };
+    format!("{} {} {name}", object::api_version(item), object::kind(item))
+}
+
+/// Compares the items before and after one function.
+pub fn compare(function: &str, config: &str, before: &[Value], after: &[Value]) -> FunctionReport {
+    let before_by_id: HashMap<Identity, &Value> = before.iter().map(|i| (identity(i), i)).collect();
+    let after_ids: HashMap<Identity, &Value> = after.iter().map(|i| (identity(i), i)).collect();
+    let mut report = FunctionReport { function: function.into(), config: config.into(), ..Default::default() };
+    for item in after {
+        match before_by_id.get(&identity(item)) {
+            None => report.added.push(describe(item)),
+            Some(old) if *old != item => {
+                let mut fields = Vec::new();
+                let secret = object::kind(item) == "Secret";
+                diff(old, item, &FieldPath::root(), Mask { secret, masked: false }, &mut fields);
+                report.changed.push(ResourceChanges { resource: describe(item), fields });
+            }
+            Some(_) => {}
+        }
+    }
+    for item in before {
+        if !after_ids.contains_key(&identity(item)) {
+            report.removed.push(describe(item));
+        }
+    }
+    report
+}
+
+/// True for an env variable name that holds a credential.
+fn is_credential_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["PASSWORD", "SECRET", "ACCESS_KEY", "ACCESSKEY", "TOKEN", "CREDENTIAL", "_KEY"].iter().any(|w| upper.contains(w))
+}
+
+fn show(value: &Value, masked: bool) -> String {
+    if masked { MASK.to_string() } else { serde_json::to_string(value).expect("a value serializes") }
+}
+
+/// Masking state while walking: inside a Secret item, and whether this subtree is masked.
+#[derive(Clone, Copy)]
+struct Mask {
+    secret: bool,
+    masked: bool,
+}
+
+impl Mask {
+    /// The state for `key` of `map` (at `path`): a Secret's `data`/`stringData`, and the literal
+    /// `value` of a credential env entry, are masked.
+    fn child(self, path: &FieldPath, key: &str, map: &serde_json::Map<String, Value>) -> Mask {
+        let secret_data = self.secret && path.to_string().is_empty() && (key == "data" || key == "stringData");
+        Mask { masked: self.masked || secret_data || masked_child(key, map), ..self }
+    }
+}
+
+fn diff(old: &Value, new: &Value, path: &FieldPath, mask: Mask, out: &mut Vec<FieldChange>) {
+    if old == new {
+        return;
+    }
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, va) in a {
+                let p = path.key(k);
+                let m = mask.child(path, k, a);
+                match b.get(k) {
+                    Some(vb) => diff(va, vb, &p, Mask { masked: m.masked || mask.child(path, k, b).masked, ..m }, out),
+                    None => out.push(FieldChange { path: p.to_string(), old: Some(show(va, m.masked)), new: None, lines: None }),
+                }
+            }
+            for (k, vb) in b {
+                if !a.contains_key(k) {
+                    let m = mask.child(path, k, b);
+                    out.push(FieldChange { path: path.key(k).to_string(), old: None, new: Some(show(vb, m.masked)), lines: None });
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if is_named_list(a) && is_named_list(b) => {
+            let name = |v: &Value| v.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            for (i, va) in a.iter().enumerate() {
+                let p = path.entry(Some(&name(va)), i);
+                match b.iter().find(|vb| name(vb) == name(va)) {
+                    Some(vb) => diff(va, vb, &p, mask, out),
+                    None => out.push(FieldChange { path: p.to_string(), old: Some(show(&redact(va), mask.masked)), new: None, lines: None }),
+                }
+            }
+            for (i, vb) in b.iter().enumerate() {
+                if !a.iter().any(|va| name(va) == name(vb)) {
+                    out.push(FieldChange { path: path.entry(Some(&name(vb)), i).to_string(), old: None, new: Some(show(&redact(vb), mask.masked)), lines: None });
+                }
+            }
+        }
+        (Value::String(a), Value::String(b)) if a.contains('\n') && b.contains('\n') => out.push(FieldChange {
+            path: path.to_string(),
+            old: None,
+            new: None,
+            lines: Some(LineChanges::of(a, b, mask.masked)),
+        }),
+        _ => out.push(FieldChange { path: path.to_string(), old: Some(show(old, mask.masked)), new: Some(show(new, mask.masked)), lines: None }),
+    }
+}
+
+/// A literal env value of a credential variable is masked (`value` beside such a `name`).
+fn masked_child(key: &str, map: &serde_json::Map<String, Value>) -> bool {
+    key == "value" && map.get("name").and_then(Value::as_str).is_some_and(is_credential_name)
+}
+
+/// An env entry shown whole (added or removed) with its credential value masked.
+fn redact(entry: &Value) -> Value {
+    let mut e = entry.clone();
+    if let Some(map) = e.as_object_mut() {
+        if map.get("name").and_then(Value::as_str).is_some_and(is_credential_name) && map.contains_key("value") {
+            map.insert("value".into(), Value::String(MASK.into()));
+        }
+    }
+    e
+}
+
+fn is_named_list(list: &[Value]) -> bool {
+    !list.is_empty() && list.iter().all(|v| v.get("name").and_then(Value::as_str).is_some())
+}
+
+/// The report as text: per function, per resource, field by field, with totals.
+pub fn to_text(reports: &[FunctionReport]) -> String {
+    let mut out = String::new();
+    let (mut added, mut removed, mut changed, mut fields) = (0, 0, 0, 0);
+    for r in reports {
+        let nfields: usize = r.changed.iter().map(|c| c.fields.len()).sum();
+        out.push_str(&format!(
+            "{} ({}): {} changed ({} fields), {} added, {} removed\n",
+            r.function, r.config, r.changed.len(), nfields, r.added.len(), r.removed.len()
+        ));
+        for a in &r.added {
+            out.push_str(&format!("  + {a}\n"));
+        }
+        for d in &r.removed {
+            out.push_str(&format!("  - {d}\n"));
+        }
+        for c in &r.changed {
+            out.push_str(&format!("  ~ {}\n", c.resource));
+            for f in &c.fields {
+                if let Some(lines) = &f.lines {
+                    out.push_str(&format!("      {}: {} lines removed, {} added\n", f.path, lines.removed.len(), lines.added.len()));
+                    for (sign, list) in [("-", &lines.removed), ("+", &lines.added)] {
+                        for l in list.iter().take(MAX_TEXT_LINES) {
+                            out.push_str(&format!("        {sign} {l}\n"));
+                        }
+                        if list.len() > MAX_TEXT_LINES {
+                            out.push_str(&format!("        {sign} ... {} more lines (--report=json has them all)\n", list.len() - MAX_TEXT_LINES));
+                        }
+                    }
+                    continue;
+                }
+                let old = f.old.as_deref().unwrap_or("(absent)");
+                let new = f.new.as_deref().unwrap_or("(absent)");
+                out.push_str(&format!("      {}: {old} -> {new}\n", f.path));
+            }
+        }
+        added += r.added.len();
+        removed += r.removed.len();
+        changed += r.changed.len();
+        fields += nfields;
+    }
+    out.push_str(&format!("total: {changed} changed ({fields} fields), {added} added, {removed} removed\n"));
+    out
+}
+
+/// The report as JSON (`--report=json`).
+pub fn to_json(reports: &[FunctionReport]) -> String {
+    let totals = serde_json::json!({
+        "changed": reports.iter().map(|r| r.changed.len()).sum::<usize>(),
+        "fields": reports.iter().flat_map(|r| &r.changed).map(|c| c.fields.len()).sum::<usize>(),
+        "added": reports.iter().map(|r| r.added.len()).sum::<usize>(),
+        "removed": reports.iter().map(|r| r.removed.len()).sum::<usize>(),
+    });
+    let doc = serde_json::json!({"functions": reports, "totals": totals});
+    serde_json::to_string_pretty(&doc).expect("a report serializes") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn field_changes_with_secrets_masked() {
+        let before = vec![
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "kubeflow"}, "stringData": {"secretkey": "minio123"}}),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "kubeflow"},
+                   "spec": {"env": [{"name": "MINIO_SECRET_KEY", "value": "minio123"}, {"name": "HOST", "value": "a"}]}}),
+        ];
+        let after = vec![
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "kubeflow"}, "stringData": {"secretkey": "other"}}),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "kubeflow"},
+                   "spec": {"env": [{"name": "MINIO_SECRET_KEY", "valueFrom": {"secretKeyRef": {"name": "c", "key": "k"}}}, {"name": "HOST", "value": "b"}]}}),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}}),
+        ];
+        let r = compare("f", "f.yaml", &before, &after);
+        let text = to_text(&[r]);
+        assert!(!text.contains("minio123"), "{text}");
+        assert!(text.contains("stringData.secretkey: (masked) -> (masked)"), "{text}");
+        assert!(text.contains("spec.env[name=HOST].value: \"a\" -> \"b\""), "{text}");
+        assert!(text.contains("spec.env[name=MINIO_SECRET_KEY].value: (masked) -> (absent)"), "{text}");
+        assert!(text.contains("+ v1 Namespace n"), "{text}");
+        assert!(text.contains("total: 2 changed"), "{text}");
+    }
+}

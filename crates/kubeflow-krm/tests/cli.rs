@@ -1,0 +1,200 @@
+//! `kubeflow-krm` as a process: the dispatching KRM function (stdin, stdout, stderr and exit
+//! codes, for good and bad input), `run` with `--report` and `--check`, `schema` and `help`.
+//! Each single-function binary has the same tests in its own crate (`functions/istio-injection/
+//! tests/process.rs`).
+//!
+//! Bad input (malformed YAML, not a ResourceList, a wrong kind, an unknown field, a bad enum
+//! value, empty input, non-UTF-8 bytes, two items that are one object) must exit 1 with a
+//! one-line message on stderr that names the problem, and a ResourceList on stdout holding the
+//! error result and the items unchanged.
+
+use krm_core::yaml;
+use krm_testkit::golden::root;
+use krm_testkit::process::{assert_refused, resource_list, run, stdout_rl};
+use serde_json::Value;
+
+const KRM: &str = env!("CARGO_BIN_EXE_kubeflow-krm");
+
+const GOOD: &str = "apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjection\nmetadata:\n  name: x\nmode: ambient\n";
+
+#[test]
+fn transforms_and_exits_zero() {
+    let out = run(KRM, &[], resource_list(GOOD).as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let rl = stdout_rl(&out);
+    assert_eq!(rl["items"][0]["metadata"]["labels"]["istio.io/dataplane-mode"], "ambient");
+    assert_eq!(rl["items"][0]["metadata"]["labels"]["note"], "on", "a string stays a string");
+    assert!(std::str::from_utf8(&out.stdout).unwrap().contains("note: \"on\""));
+    assert_eq!(rl["results"][0]["severity"], "info");
+    assert!(out.stderr.is_empty(), "infos are not printed on stderr");
+}
+
+#[test]
+fn config_errors_return_items_unchanged() {
+    let cases = [
+        ("mode: ambient\nnamespaces: [kubeflow]\nnamespace: x\n", "unknown field `namespace`"),
+        ("mode: ambiant\n", "unknown variant `ambiant`"),
+        ("revision: 1-29\nmode: ambient\n", "revision"),
+    ];
+    for (body, expected) in cases {
+        let config = format!("apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjection\nmetadata:\n  name: x\n{body}");
+        let rl = assert_refused(KRM, resource_list(&config).as_bytes(), expected);
+        assert_eq!(rl["items"][0]["metadata"]["labels"]["istio-injection"], "enabled", "items unchanged");
+    }
+}
+
+#[test]
+fn wrong_kind() {
+    let config = "apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjektion\nmetadata:\n  name: x\n";
+    assert_refused(KRM, resource_list(config).as_bytes(), "\"IstioInjektion\" is not one of");
+}
+
+#[test]
+fn two_items_that_are_one_object_are_refused_and_returned_unchanged() {
+    let input = resource_list(GOOD).replacen("items:\n", "items:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: kubeflow\n", 1);
+    let rl = assert_refused(KRM, input.as_bytes(), "items[1] is the same object as items[0]");
+    assert_eq!(rl["items"].as_array().unwrap().len(), 2);
+    assert_eq!(rl["items"][1]["metadata"]["labels"]["istio-injection"], "enabled", "items unchanged");
+}
+
+#[test]
+fn missing_function_config() {
+    let input = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n";
+    assert_refused(KRM, input, "missing functionConfig");
+}
+
+#[test]
+fn help_lists_the_functions_and_prints_their_readme() {
+    let out = run(KRM, &["--help"], b"");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("istio-injection") && text.contains("IstioInjection"), "{text}");
+    let out = run(KRM, &["help", "IstioInjection"], b"");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), include_str!("../../../functions/istio-injection/README.md"));
+}
+
+#[test]
+fn schema_lists_every_kind() {
+    let out = run(KRM, &["schema"], b"");
+    let schemas: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let istio = &schemas["IstioInjection"];
+    assert_eq!(istio["properties"]["kind"]["const"], "IstioInjection");
+    assert_eq!(istio["properties"]["mode"]["default"], "sidecar");
+}
+
+#[test]
+fn run_subcommand_chains_configs_and_refuses_on_error() {
+    let dir = std::env::temp_dir().join(format!("kfkrm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("in.yaml");
+    std::fs::write(&input, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kubeflow\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: other\n").unwrap();
+    let good = dir.join("good.yaml");
+    std::fs::write(&good, "apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjection\nmetadata:\n  name: x\nnamespaces: [kubeflow]\n").unwrap();
+    let out = run(KRM, &["run", input.to_str().unwrap(), "--config", good.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let docs = yaml::parse_stream(std::str::from_utf8(&out.stdout).unwrap()).unwrap();
+    assert_eq!(docs[0]["metadata"]["labels"]["istio-injection"], "enabled");
+    assert!(docs[1]["metadata"].get("labels").is_none());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("istio-injection"));
+
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjection\nmetadata:\n  name: x\nmode: none\n").unwrap();
+    let out = run(KRM, &["run", input.to_str().unwrap(), "-c", good.to_str().unwrap(), "-c", bad.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing is written on error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown variant `none`"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `schemas/<kind>.json` (what editors validate fn-configs against) must match the code:
+/// `cargo run -- schema --write schemas` (or `UPDATE_GOLDEN=1 cargo test`) regenerates them.
+#[test]
+fn published_schemas_are_current() {
+    let dir = root().join("schemas");
+    for f in kubeflow_krm::functions::ALL {
+        let path = dir.join(format!("{}.json", f.kind()));
+        let expected = kubeflow_krm::cli::schema_file_text(*f);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &expected).unwrap();
+        }
+        let actual = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(actual == expected, "{} is stale: run `cargo run -- schema --write schemas`", path.display());
+    }
+}
+
+/// Every fn-configs file is valid for its function (over the example base) and points editors at
+/// its schema.
+#[test]
+fn fn_configs_load_and_name_their_schema() {
+    let dir = root().join("fn-configs");
+    let list = yaml::parse_document(&std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap()).unwrap();
+    let names: Vec<&str> = list["resources"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(!names.is_empty());
+    for name in names {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let config = yaml::parse_document(&text).unwrap();
+        let kind = config["kind"].as_str().unwrap();
+        assert!(text.starts_with(&format!("# yaml-language-server: $schema=../schemas/{kind}.json\n")), "{name}: modeline");
+        let f = kubeflow_krm::functions::by_kind(kind).unwrap();
+        let base = std::fs::read_to_string(repo("examples/kubeflow-gitops/base/kubeflow.yaml")).unwrap();
+        let results = f.apply(Some(&config), &mut yaml::parse_stream(&base).unwrap());
+        assert!(!results.iter().any(|r| r.is_error()), "{name}: {results:?}");
+        assert_eq!(config["metadata"]["annotations"]["config.kubernetes.io/local-config"], "true", "{name}");
+    }
+}
+
+fn repo(path: &str) -> String {
+    root().join(path).display().to_string()
+}
+
+/// Compares with a checked-in file (`UPDATE_GOLDEN=1` rewrites it).
+fn golden(actual: &str, path: &str) {
+    let path = repo(path);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(expected == actual, "{path} differs from the output:\n{actual}");
+}
+
+#[test]
+fn change_report_text_and_json() {
+    let (base, configs) = (repo("examples/kubeflow-gitops/base"), repo("fn-configs"));
+    let out = run(KRM, &["run", &base, "--config", &configs, "--report"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap().replace(&configs, "fn-configs");
+    golden(&text, "tests/report/report.txt");
+    let out = run(KRM, &["run", &base, "--config", &configs, "--report=json"], b"");
+    let json = String::from_utf8(out.stdout).unwrap().replace(&configs, "fn-configs");
+    let parsed: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed["totals"]["added"], parsed["functions"].as_array().unwrap().iter().map(|f| f["added"].as_array().unwrap().len()).sum::<usize>());
+    golden(&json, "tests/report/report.json");
+}
+
+#[test]
+fn check_fails_when_the_output_is_stale_and_passes_when_current() {
+    let (base, configs) = (repo("examples/kubeflow-gitops/base"), repo("fn-configs"));
+    let out = run(KRM, &["run", &base, "--config", &configs, "--check"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("would change the input"));
+    let rendered = run(KRM, &["run", &base, "--config", &configs], b"");
+    let out = run(KRM, &["run", "-", "--config", &configs, "--check"], &rendered.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the input is current"));
+}
+
+/// Every registered function is a crate under `functions/<name>/` with its README and golden
+/// cases (run by its own `tests/golden.rs`).
+#[test]
+fn every_function_is_a_crate_with_golden_cases() {
+    for f in kubeflow_krm::functions::ALL {
+        let dir = root().join("functions").join(f.name());
+        for file in ["Cargo.toml", "README.md", "src/lib.rs", "src/main.rs", "tests/golden.rs"] {
+            assert!(dir.join(file).is_file(), "{} has no {file}", f.name());
+        }
+        let cases = std::fs::read_dir(dir.join("tests/golden")).map(|d| d.count()).unwrap_or(0);
+        assert!(cases >= 3, "{} has {cases} golden cases", f.name());
+        assert_eq!(f.doc(), std::fs::read_to_string(dir.join("README.md")).unwrap(), "{}: --help is the README", f.name());
+    }
+}

@@ -1,0 +1,514 @@
+//! The `AddRequestAuthentication` functionConfig.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use krm_core::{ConfigError, Validate};
+
+/// Trusts extra JWT issuers (GitHub Actions OIDC, Pocket ID, any OIDC provider) at the Kubeflow
+/// gateway with one Istio RequestAuthentication per issuer, audiences required, and optional
+/// required claims enforced by a DENY AuthorizationPolicy.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AddRequestAuthenticationConfig {
+    /// Namespace of the emitted policies: the namespace of the gateway workload.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// Workload selector (`spec.selector.matchLabels`) of the emitted policies: the gateway pods.
+    #[serde(default = "default_selector")]
+    pub selector: IndexMap<String, String>,
+    /// The issuers to trust, at least one.
+    pub issuers: Vec<Issuer>,
+}
+
+fn default_namespace() -> String {
+    "istio-system".to_string()
+}
+
+fn default_selector() -> IndexMap<String, String> {
+    IndexMap::from([("app".to_string(), "istio-ingressgateway".to_string())])
+}
+
+/// One trusted JWT issuer.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Issuer {
+    /// Name of the RequestAuthentication (a DNS label); the required-claims AuthorizationPolicy
+    /// is `<name>-required-claims`.
+    pub name: String,
+    /// The token's `iss` claim, exactly: an https URL (http only for in-cluster `*.svc` and
+    /// `*.svc.cluster.local` hosts).
+    pub issuer: String,
+    /// URL of the issuer's JSON Web Key Set (https; http only for in-cluster hosts). Exactly one
+    /// of `jwksUri` and `jwks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// The issuer's JSON Web Key Set inline, as a JSON string (public keys only). Exactly one of
+    /// `jwksUri` and `jwks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<String>,
+    /// Accepted `aud` values, at least one: without them every token of the issuer would be
+    /// admitted.
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// Claims copied to request headers for Kubeflow.
+    #[serde(default = "default_output_claim_to_headers")]
+    pub output_claim_to_headers: Vec<ClaimToHeader>,
+    /// Keep the token in the request forwarded to Kubeflow.
+    #[serde(default = "yes")]
+    pub forward_original_token: bool,
+    /// Where the token is read.
+    #[serde(default = "default_from_headers")]
+    pub from_headers: Vec<FromHeader>,
+    /// Claims a token of this issuer must carry: claim name → allowed values (a token whose claim
+    /// is missing or not one of the values is denied).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub required_claims: IndexMap<String, Vec<String>>,
+}
+
+/// A claim copied to a request header.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimToHeader {
+    /// Header name (letters, digits, `-`, `_`).
+    pub header: String,
+    /// Claim name.
+    pub claim: String,
+}
+
+/// A request header the token is read from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FromHeader {
+    /// Header name.
+    pub name: String,
+    /// Prefix stripped before the token (`"Bearer "`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_output_claim_to_headers() -> Vec<ClaimToHeader> {
+    [("kubeflow-userid", "email"), ("kubeflow-groups", "groups")]
+        .into_iter()
+        .map(|(header, claim)| ClaimToHeader { header: header.into(), claim: claim.into() })
+        .collect()
+}
+
+fn default_from_headers() -> Vec<FromHeader> {
+    vec![FromHeader { name: "Authorization".into(), prefix: Some("Bearer ".into()) }]
+}
+
+/// GitHub Actions' issuer host: any workflow of any repository can get a token from it, for any
+/// audience it asks for.
+const GITHUB_ACTIONS_HOST: &str = "token.actions.githubusercontent.com";
+/// GitHub Actions claims that pin the repository or its owner.
+const GITHUB_OWNER_CLAIMS: [&str; 5] = ["repository_owner", "repository_owner_id", "repository", "repository_id", "sub"];
+
+/// An RFC 1123 DNS label: at most 63 lowercase alphanumerics or `-`, alphanumeric at both ends.
+pub fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// An RFC 1123 DNS subdomain: dot-separated DNS labels, at most 253 characters.
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+/// An HTTP header name (an RFC 9110 token).
+pub fn is_http_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+}
+
+/// A header name Istio accepts in `outputClaimToHeaders` (`^[-_A-Za-z0-9]+$`).
+fn is_output_header(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
+
+/// A label name segment: at most 63 alphanumerics, `-`, `_`, `.`, alphanumeric at both ends.
+fn is_label_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c))
+}
+
+/// A label key: `[prefix/]name`, the prefix a DNS subdomain.
+fn is_label_key(s: &str) -> bool {
+    match s.split_once('/') {
+        Some((prefix, name)) => is_dns_subdomain(prefix) && is_label_name(name),
+        None => is_label_name(s),
+    }
+}
+
+/// A label value: empty, or a label name segment.
+fn is_label_value(s: &str) -> bool {
+    s.is_empty() || is_label_name(s)
+}
+
+/// The path of a map key below `base`, written as [`kubeflow_common::k8s::FieldPath`] writes it: `.key` for
+/// simple words, `[key]` otherwise.
+fn key_path(base: &str, key: &str) -> String {
+    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        format!("{base}.{key}")
+    } else {
+        format!("{base}[{key}]")
+    }
+}
+
+/// The parts of an http(s) URL this function checks.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Url<'a> {
+    /// `http` or `https`.
+    pub scheme: &'a str,
+    /// Host without port (brackets kept for IPv6).
+    pub host: &'a str,
+    /// True if the URL has a `?query`.
+    pub query: bool,
+    /// True if the URL has a `#fragment`.
+    pub fragment: bool,
+}
+
+/// Parses an absolute http(s) URL, or says what is wrong with it (without quoting the URL, which
+/// could carry a credential).
+pub fn parse_url(s: &str) -> Result<Url<'_>, String> {
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("is not a URL: it contains whitespace or control characters".into());
+    }
+    let (scheme, rest) = s.split_once("://").ok_or("is not an absolute URL (https://host/...)")?;
+    if scheme != "https" && scheme != "http" {
+        return Err(format!("has scheme {scheme:?}: use https"));
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if authority.contains('@') {
+        return Err("has user information (user:password@) before the host: remove it".into());
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let close = v6.find(']').ok_or("has an unterminated IPv6 address")?;
+        let after = &v6[close + 1..];
+        (&authority[..close + 2], after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() || host == "[]" {
+        return Err("has no host".into());
+    }
+    if !host.starts_with('[') && !host.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.') {
+        return Err(format!("has an invalid host {host:?}"));
+    }
+    if let Some(p) = port {
+        if p.is_empty() || !p.bytes().all(|c| c.is_ascii_digit()) || p.parse::<u32>().map_or(true, |n| n == 0 || n > 65535) {
+            return Err(format!("has an invalid port {p:?}"));
+        }
+    }
+    let tail = &rest[end..];
+    Ok(Url { scheme, host, query: tail.contains('?'), fragment: tail.contains('#') })
+}
+
+/// True for a host only reachable inside the cluster (`*.svc`, `*.svc.cluster.local`), where
+/// plain http is accepted.
+pub fn is_in_cluster_host(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    h.ends_with(".svc") || h.ends_with(".svc.cluster.local")
+}
+
+/// Checks an https URL (http for in-cluster hosts); returns the problem.
+fn check_url<'a>(s: &'a str, what: &str) -> Result<Url<'a>, String> {
+    let url = parse_url(s)?;
+    if url.scheme == "http" && !is_in_cluster_host(url.host) {
+        return Err(format!(
+            "uses plain http: {what} must be https (http only for in-cluster *.svc or *.svc.cluster.local hosts, not {})",
+            url.host
+        ));
+    }
+    if url.fragment {
+        return Err("has a #fragment: remove it".into());
+    }
+    Ok(url)
+}
+
+/// Members of a JWK that only a private or symmetric key has (RFC 7518 section 6).
+const PRIVATE_JWK_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Checks an inline JSON Web Key Set; the messages never quote key material.
+pub fn check_jwks(text: &str) -> Result<(), String> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| format!("is not JSON ({}, line {} column {})", e.classify_str(), e.line(), e.column()))?;
+    let Some(keys) = value.as_object().and_then(|o| o.get("keys")) else {
+        return Err("is not a JSON Web Key Set: expected an object with a \"keys\" list".into());
+    };
+    let Some(keys) = keys.as_array() else {
+        return Err("is not a JSON Web Key Set: \"keys\" is not a list".into());
+    };
+    if keys.is_empty() {
+        return Err("is a JSON Web Key Set without keys".into());
+    }
+    for (i, key) in keys.iter().enumerate() {
+        let Some(key) = key.as_object() else {
+            return Err(format!("keys[{i}] is not a JSON Web Key object"));
+        };
+        match key.get("kty").and_then(Value::as_str) {
+            Some(kty) if !kty.is_empty() => {}
+            _ => return Err(format!("keys[{i}] has no \"kty\" (key type)")),
+        }
+        if let Some(member) = PRIVATE_JWK_MEMBERS.iter().find(|m| key.contains_key(**m)) {
+            return Err(format!(
+                "keys[{i}] has the private or symmetric member {member:?}: a JWKS here must hold public keys only (this one would put a secret in git)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `serde_json::error::Category` as words.
+trait Classify {
+    fn classify_str(&self) -> &'static str;
+}
+
+impl Classify for serde_json::Error {
+    fn classify_str(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "read error",
+            serde_json::error::Category::Syntax => "syntax error",
+            serde_json::error::Category::Data => "unexpected data",
+            serde_json::error::Category::Eof => "unexpected end",
+        }
+    }
+}
+
+impl Issuer {
+    /// True if this is GitHub Actions' issuer (or a GitHub Enterprise issuer below it).
+    pub fn is_github_actions(&self) -> bool {
+        parse_url(&self.issuer).is_ok_and(|u| u.host.eq_ignore_ascii_case(GITHUB_ACTIONS_HOST))
+    }
+
+    fn validate(&self, at: &str, errors: &mut Vec<ConfigError>) {
+        let field = |f: &str| format!("{at}.{f}");
+        if !is_dns_label(&self.name) {
+            errors.push(ConfigError::new(
+                field("name"),
+                format!("{:?} is not a DNS label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)", self.name),
+            ));
+        }
+        match check_url(&self.issuer, "an issuer") {
+            Err(m) => errors.push(ConfigError::new(field("issuer"), m)),
+            Ok(url) if url.query => errors.push(ConfigError::new(
+                field("issuer"),
+                "has a ?query: an OpenID Connect issuer has none",
+            )),
+            Ok(_) => {}
+        }
+        match (&self.jwks_uri, &self.jwks) {
+            (None, None) => errors.push(ConfigError::new(
+                at,
+                "set jwksUri (the issuer's key set URL) or jwks (the key set inline): exactly one is required",
+            )),
+            (Some(_), Some(_)) => errors.push(ConfigError::new(at, "set only one of jwksUri and jwks")),
+            (Some(uri), None) => {
+                if uri.len() > 2048 {
+                    errors.push(ConfigError::new(field("jwksUri"), "is longer than 2048 characters"));
+                } else if let Err(m) = check_url(uri, "a jwksUri") {
+                    errors.push(ConfigError::new(field("jwksUri"), m));
+                }
+            }
+            (None, Some(jwks)) => {
+                if let Err(m) = check_jwks(jwks) {
+                    errors.push(ConfigError::new(field("jwks"), m));
+                }
+            }
+        }
+        if self.audiences.is_empty() {
+            errors.push(ConfigError::new(
+                field("audiences"),
+                "must list at least one audience: Kubeflow's gateway admits any token a RequestAuthentication trusts, so without audiences every token of this issuer would get in",
+            ));
+        }
+        for (i, aud) in self.audiences.iter().enumerate() {
+            if aud.is_empty() {
+                errors.push(ConfigError::new(format!("{at}.audiences[{i}]"), "must not be empty"));
+            }
+        }
+        let mut headers: Vec<&str> = Vec::new();
+        for (i, c) in self.output_claim_to_headers.iter().enumerate() {
+            let here = format!("{at}.outputClaimToHeaders[{i}]");
+            if !is_output_header(&c.header) {
+                errors.push(ConfigError::new(
+                    format!("{here}.header"),
+                    format!("{:?} is not a header name Istio accepts (letters, digits, '-', '_')", c.header),
+                ));
+            } else if headers.iter().any(|h| h.eq_ignore_ascii_case(&c.header)) {
+                errors.push(ConfigError::new(format!("{here}.header"), format!("{:?} is set twice", c.header)));
+            }
+            headers.push(&c.header);
+            if c.claim.is_empty() {
+                errors.push(ConfigError::new(format!("{here}.claim"), "must not be empty"));
+            }
+        }
+        if self.from_headers.is_empty() {
+            errors.push(ConfigError::new(
+                field("fromHeaders"),
+                "must not be empty: Istio would then also read tokens from the access_token query parameter; omit the field for Authorization: Bearer",
+            ));
+        }
+        for (i, h) in self.from_headers.iter().enumerate() {
+            if !is_http_token(&h.name) {
+                errors.push(ConfigError::new(
+                    format!("{at}.fromHeaders[{i}].name"),
+                    format!("{:?} is not a valid HTTP header name", h.name),
+                ));
+            }
+        }
+        for (claim, values) in &self.required_claims {
+            let here = key_path(&format!("{at}.requiredClaims"), claim);
+            if claim.is_empty() {
+                errors.push(ConfigError::new(format!("{at}.requiredClaims"), "a claim name must not be empty"));
+                continue;
+            }
+            if claim.contains(['[', ']']) || claim.chars().any(char::is_whitespace) {
+                errors.push(ConfigError::new(here.clone(), format!("{claim:?} is not a claim name (no brackets or spaces)")));
+            }
+            if values.is_empty() {
+                errors.push(ConfigError::new(here.clone(), "must list at least one allowed value"));
+            }
+            for (i, v) in values.iter().enumerate() {
+                if v.is_empty() {
+                    errors.push(ConfigError::new(format!("{here}[{i}]"), "must not be empty"));
+                }
+            }
+        }
+    }
+}
+
+impl Validate for AddRequestAuthenticationConfig {
+    fn validate(&self) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        if !is_dns_label(&self.namespace) {
+            errors.push(ConfigError::new("namespace", format!("{:?} is not a namespace name (a DNS label)", self.namespace)));
+        }
+        if self.selector.is_empty() {
+            errors.push(ConfigError::new(
+                "selector",
+                "must not be empty: an empty selector applies the policies to every workload of the namespace (mesh-wide in Istio's root namespace)",
+            ));
+        }
+        for (key, value) in &self.selector {
+            if !is_label_key(key) {
+                errors.push(ConfigError::new(key_path("selector", key), format!("{key:?} is not a label key")));
+            }
+            if !is_label_value(value) {
+                errors.push(ConfigError::new(key_path("selector", key), format!("{value:?} is not a label value (no wildcards)")));
+            }
+        }
+        if self.issuers.is_empty() {
+            errors.push(ConfigError::new("issuers", "must list at least one issuer"));
+        }
+        for (i, issuer) in self.issuers.iter().enumerate() {
+            let at = format!("issuers[{i}]");
+            issuer.validate(&at, &mut errors);
+            for (j, earlier) in self.issuers[..i].iter().enumerate() {
+                if earlier.name == issuer.name {
+                    errors.push(ConfigError::new(
+                        format!("{at}.name"),
+                        format!("{:?} is also the name of issuers[{j}]: each issuer needs its own name", issuer.name),
+                    ));
+                }
+                if earlier.issuer == issuer.issuer {
+                    errors.push(ConfigError::new(
+                        format!("{at}.issuer"),
+                        format!("{:?} is also the issuer of issuers[{j}] ({}): list each issuer once, with all its audiences", issuer.issuer, earlier.name),
+                    ));
+                }
+            }
+        }
+        errors
+    }
+
+    fn warnings(&self) -> Vec<ConfigError> {
+        let mut warnings = Vec::new();
+        for (i, issuer) in self.issuers.iter().enumerate() {
+            if issuer.is_github_actions() && !issuer.required_claims.keys().any(|c| GITHUB_OWNER_CLAIMS.contains(&c.as_str())) {
+                warnings.push(ConfigError::new(
+                    format!("issuers[{i}].requiredClaims"),
+                    "pins no repository or owner: any workflow on GitHub can request a token for any audience, so set requiredClaims on repository_owner (or repository_owner_id, repository)",
+                ));
+            }
+        }
+        warnings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let u = parse_url("https://token.actions.githubusercontent.com").unwrap();
+        assert_eq!((u.scheme, u.host, u.query, u.fragment), ("https", "token.actions.githubusercontent.com", false, false));
+        let u = parse_url("http://dex.auth.svc.cluster.local:5556/dex").unwrap();
+        assert_eq!(u.host, "dex.auth.svc.cluster.local");
+        assert!(is_in_cluster_host(u.host));
+        assert!(parse_url("https://[::1]:8443/x?y").unwrap().query);
+        assert!(parse_url("https://user:pw@host/").is_err());
+        assert!(parse_url("https://host:99999/").is_err());
+        assert!(parse_url("https://host:/").is_err());
+        assert!(parse_url("ftp://host/").is_err());
+        assert!(parse_url("token.actions.githubusercontent.com").is_err());
+        assert!(parse_url("https:///path").is_err());
+        assert!(parse_url("https://ho st/").is_err());
+        assert!(check_url("http://example.com/dex", "an issuer").is_err());
+        assert!(check_url("http://dex.auth.svc:5556/dex", "an issuer").is_ok());
+        assert!(check_url("http://evil.svc.cluster.local.example.com/", "an issuer").is_err());
+        assert!(check_url("https://a.example/#x", "an issuer").is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert!(is_dns_label("github-actions"));
+        assert!(!is_dns_label("GitHub"));
+        assert!(!is_dns_label("-a"));
+        assert!(!is_dns_label(&"a".repeat(64)));
+        assert!(is_http_token("Authorization"));
+        assert!(is_http_token("x-forwarded-access-token"));
+        assert!(!is_http_token("Bad Header"));
+        assert!(!is_http_token("a:b"));
+        assert!(is_output_header("kubeflow-userid"));
+        assert!(!is_output_header("x.y"));
+        assert!(is_label_key("app.kubernetes.io/name"));
+        assert!(!is_label_key("a/b/c"));
+        assert!(!is_label_value("istio-*"));
+    }
+
+    #[test]
+    fn jwks_checks() {
+        let public = r#"{"keys":[{"kty":"RSA","kid":"a","use":"sig","alg":"RS256","n":"xyz","e":"AQAB"}]}"#;
+        assert!(check_jwks(public).is_ok());
+        assert!(check_jwks("not json").unwrap_err().contains("not JSON"));
+        assert!(check_jwks(r#"{"keys":[]}"#).is_err());
+        assert!(check_jwks(r#"[{"kty":"RSA"}]"#).is_err());
+        assert!(check_jwks(r#"{"keys":[{"n":"x"}]}"#).unwrap_err().contains("kty"));
+        let private = r#"{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"SECRETVALUE"}]}"#;
+        let err = check_jwks(private).unwrap_err();
+        assert!(err.contains("\"d\"") && !err.contains("SECRETVALUE"), "{err}");
+        assert!(check_jwks(r#"{"keys":[{"kty":"oct","k":"SECRETVALUE"}]}"#).is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! The golden cases of external-object-store: `tests/golden/<case>/` (`config.yaml`, `input.yaml` or
+//! `input.ref`, `expected.yaml`), each run twice; see [`krm_testkit::golden`].
+//! `UPDATE_GOLDEN=1 cargo test -p external-object-store --test golden` rewrites the expected files.
+
+#[test]
+fn golden_cases() {
+    krm_testkit::golden::check_cases(&external_object_store::FUNCTION, env!("CARGO_MANIFEST_DIR"));
+}

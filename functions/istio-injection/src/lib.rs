@@ -1,0 +1,296 @@
+//! istio-injection: labels Namespaces for Istio sidecar or ambient mode (and Pod Security), and
+//! tells the Kubeflow profile controller to label user namespaces the same way.
+//!
+//! The whole logic is here; the reference docs are `README.md` beside this file.
+
+pub mod config;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::{Map, Value};
+
+use kubeflow_common::k8s::embedded::Doc;
+use kubeflow_common::k8s::{FieldPath, Selector, generate, object, pod};
+use krm_core::{Function, KrmResult};
+pub use config::{IstioInjectionConfig, Level, Mode, PodSecurity};
+use config::FIXED_EXCLUSIONS;
+
+/// The `istio-injection` function.
+pub struct IstioInjection;
+
+/// The function as the process runner and `kubeflow-krm`'s dispatch take it.
+pub static FUNCTION: krm_core::Registered<IstioInjection> = krm_core::Registered::new();
+
+const INJECTION: &str = "istio-injection";
+const REVISION: &str = "istio.io/rev";
+const DATAPLANE: &str = "istio.io/dataplane-mode";
+/// The profile controller's labels file inside ConfigMap `namespace-labels-data*`.
+const PROFILE_LABELS_CM: &str = "namespace-labels-data";
+const PROFILE_LABELS_KEY: &str = "namespace-labels.yaml";
+
+impl Function for IstioInjection {
+    const NAME: &'static str = "istio-injection";
+    const KIND: &'static str = "IstioInjection";
+    const DOC: &'static str = include_str!("../README.md");
+    type Config = IstioInjectionConfig;
+
+    fn process(config: &IstioInjectionConfig, items: &mut Vec<Value>) -> Vec<KrmResult> {
+        let plan = Plan::new(config);
+        let mut results = Vec::new();
+        label_namespaces(&plan, items, &mut results);
+        if config.create_namespaces {
+            create_namespaces(&plan, items, &mut results);
+        }
+        if config.profiles {
+            label_profiles(&plan, items, &mut results);
+        }
+        if config.mode == Mode::Ambient {
+            warn_sidecar_workloads(&plan, items, &mut results);
+        }
+        results
+    }
+}
+
+/// The labels to set and remove, and the namespace selection, derived from the config.
+struct Plan<'a> {
+    config: &'a IstioInjectionConfig,
+    set: Vec<(String, String)>,
+    remove: Vec<&'static str>,
+    include: Vec<glob::Pattern>,
+    exclude: Vec<glob::Pattern>,
+}
+
+enum Selection {
+    Selected,
+    /// Not matched by `namespaces`, or excluded.
+    Skipped,
+    /// Explicitly opted out with a label the user did not override by naming it.
+    OptedOut(&'static str),
+}
+
+impl<'a> Plan<'a> {
+    fn new(config: &'a IstioInjectionConfig) -> Self {
+        let (mode_label, mode_value): (&str, &str) = match (config.mode, &config.revision) {
+            (Mode::Sidecar, Some(rev)) => (REVISION, rev),
+            (Mode::Sidecar, None) => (INJECTION, "enabled"),
+            (Mode::Ambient, _) => (DATAPLANE, "ambient"),
+            (Mode::Disabled, _) => (INJECTION, "disabled"),
+        };
+        let mut set = vec![(mode_label.to_string(), mode_value.to_string())];
+        if let Some(ps) = &config.pod_security {
+            set.extend(ps.labels().into_iter().map(|(k, v)| (k, v.to_string())));
+        }
+        let remove = [INJECTION, REVISION, DATAPLANE].into_iter().filter(|l| *l != mode_label).collect();
+        let patterns = |list: &[String]| list.iter().filter_map(|p| glob::Pattern::new(p).ok()).collect();
+        Plan {
+            config,
+            set,
+            remove,
+            include: patterns(&config.namespaces),
+            exclude: patterns(&config.exclude_namespaces),
+        }
+    }
+
+    fn select(&self, name: &str, labels: Option<&Map<String, Value>>) -> Selection {
+        if FIXED_EXCLUSIONS.contains(&name)
+            || self.exclude.iter().any(|p| p.matches(name))
+            || !self.include.iter().any(|p| p.matches(name))
+        {
+            return Selection::Skipped;
+        }
+        let named_exactly = self.config.namespaces.iter().any(|n| n == name);
+        if self.config.mode != Mode::Disabled && !named_exactly {
+            let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+            if label(INJECTION) == Some("disabled") {
+                return Selection::OptedOut("istio-injection: disabled");
+            }
+            if label(DATAPLANE) == Some("none") {
+                return Selection::OptedOut("istio.io/dataplane-mode: none");
+            }
+        }
+        Selection::Selected
+    }
+
+    /// The labels of a new Namespace.
+    fn new_labels(&self) -> BTreeMap<String, String> {
+        self.set.iter().cloned().collect()
+    }
+}
+
+/// Applies the plan to one labels map; returns a description of each change.
+fn apply_labels(plan: &Plan<'_>, labels: &mut Map<String, Value>) -> Vec<String> {
+    let mut changes = Vec::new();
+    for key in &plan.remove {
+        if labels.shift_remove(*key).is_some() {
+            changes.push(format!("removed {key}"));
+        }
+    }
+    for (key, value) in &plan.set {
+        if labels.get(key).and_then(Value::as_str) != Some(value) {
+            object::insert_sorted(labels, key, Value::String(value.clone()));
+            changes.push(format!("{key}={value}"));
+        }
+    }
+    changes
+}
+
+fn label_namespaces(plan: &Plan<'_>, items: &mut [Value], results: &mut Vec<KrmResult>) {
+    let path = FieldPath::from_keys(&["metadata", "labels"]);
+    for item in items.iter_mut().filter(|i| Selector::core("Namespace").matches(i)) {
+        let name = object::name(item).to_string();
+        let existing = item.get("metadata").and_then(|m| m.get("labels")).and_then(Value::as_object);
+        match plan.select(&name, existing) {
+            Selection::Skipped => continue,
+            Selection::OptedOut(label) => {
+                results.push(KrmResult::info(format!("left alone: explicitly labelled {label}")).on(item).at(path.clone()));
+                continue;
+            }
+            Selection::Selected => {}
+        }
+        if item.get("metadata").and_then(|m| m.get("labels")).is_some_and(|l| !l.is_object()) {
+            results.push(KrmResult::error("metadata.labels is not a mapping").on(item).at(path.clone()));
+            continue;
+        }
+        let Some(labels) = object::labels_mut(item) else { continue };
+        let changes = apply_labels(plan, labels);
+        if !changes.is_empty() {
+            results.push(KrmResult::info(format!("labelled: {}", changes.join(", "))).on(item).at(path.clone()));
+        }
+    }
+}
+
+fn create_namespaces(plan: &Plan<'_>, items: &mut Vec<Value>, results: &mut Vec<KrmResult>) {
+    let defined: Vec<String> = items
+        .iter()
+        .filter(|i| Selector::core("Namespace").matches(i))
+        .map(|i| object::name(i).to_string())
+        .collect();
+    let mut used: Vec<String> = Vec::new();
+    for (_, item) in object::deployable(items) {
+        if let Some(ns) = object::namespace(item) {
+            if !defined.iter().any(|d| d == ns) && !used.iter().any(|u| u == ns) {
+                used.push(ns.to_string());
+            }
+        }
+    }
+    for name in used {
+        if !matches!(plan.select(&name, None), Selection::Selected) {
+            continue;
+        }
+        let namespace = Namespace {
+            metadata: ObjectMeta { name: Some(name.clone()), labels: Some(plan.new_labels()), ..Default::default() },
+            ..Default::default()
+        };
+        let value = serde_json::to_value(&namespace).expect("a Namespace serializes");
+        let index = generate::insert(items, value);
+        results.push(
+            KrmResult::info(format!("created Namespace {name}: it is used by resources but was not defined"))
+                .on(&items[index]),
+        );
+    }
+}
+
+/// The entries the profile controller's labels file needs. The controller creates every user
+/// namespace with `istio-injection: enabled` and only adds labels that are absent, so any other
+/// mode must remove that label with an empty value; `disabled` cannot be set there at all, so the
+/// label is removed (no label means no injection).
+fn profile_entries(plan: &Plan<'_>) -> Vec<(&'static str, String)> {
+    let value = |label: &str| plan.set.iter().find(|(k, _)| k == label).map(|(_, v)| v.clone());
+    let mut entries = Vec::new();
+    for label in [INJECTION, REVISION, DATAPLANE] {
+        let v = value(label).filter(|v| v != "disabled").unwrap_or_default();
+        entries.push((label, v));
+    }
+    entries
+}
+
+fn label_profiles(plan: &Plan<'_>, items: &mut [Value], results: &mut Vec<KrmResult>) {
+    let selector = Selector::core("ConfigMap").named(PROFILE_LABELS_CM);
+    let path = FieldPath::from_keys(&["data"]).key(PROFILE_LABELS_KEY);
+    for item in items.iter_mut().filter(|i| selector.matches(i)) {
+        let text = match item.get("data").and_then(|d| d.get(PROFILE_LABELS_KEY)) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => {
+                results.push(KrmResult::error("is not a string").on(item).at(path.clone()));
+                continue;
+            }
+        };
+        let mut doc = match Doc::parse(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                results.push(KrmResult::error(e.to_string()).on(item).at(path.clone()));
+                continue;
+            }
+        };
+        let mut changes = Vec::new();
+        for (label, value) in profile_entries(plan) {
+            match doc.set(&[label], &Value::String(value.clone())) {
+                Ok(true) if value.is_empty() => changes.push(format!("{label}: \"\" (removes it)")),
+                Ok(true) => changes.push(format!("{label}: {value}")),
+                Ok(false) => {}
+                Err(e) => results.push(KrmResult::error(e.to_string()).on(item).at(path.clone())),
+            }
+        }
+        if changes.is_empty() {
+            continue;
+        }
+        let new_text = match doc.clone().finish() {
+            Ok(t) => t,
+            Err(_) => {
+                results.push(
+                    KrmResult::warning("rewritten without its comments: it could not be edited line by line")
+                        .on(item)
+                        .at(path.clone()),
+                );
+                match doc.reemit() {
+                    Ok(t) => t,
+                    Err(e) => {
+                        results.push(KrmResult::error(e.to_string()).on(item).at(path.clone()));
+                        continue;
+                    }
+                }
+            }
+        };
+        let Some(obj) = item.as_object_mut() else { continue };
+        let data = object::child_map(obj, "data");
+        object::insert_sorted(data, PROFILE_LABELS_KEY, Value::String(new_text));
+        let mut message = format!("user namespaces (profile controller): {}", changes.join(", "));
+        if plan.config.mode == Mode::Disabled {
+            message.push_str("; the profile controller cannot set istio-injection: disabled (it only adds absent labels and starts from enabled), so the label is removed instead");
+        }
+        results.push(KrmResult::info(message).on(item).at(path.clone()));
+    }
+}
+
+fn warn_sidecar_workloads(plan: &Plan<'_>, items: &[Value], results: &mut Vec<KrmResult>) {
+    let ns_labels: BTreeMap<&str, Option<&Map<String, Value>>> = items
+        .iter()
+        .filter(|i| Selector::core("Namespace").matches(i))
+        .map(|i| (object::name(i), i.get("metadata").and_then(|m| m.get("labels")).and_then(Value::as_object)))
+        .collect();
+    for (_, item) in object::deployable(items) {
+        let Some(ns) = object::namespace(item) else { continue };
+        if !matches!(plan.select(ns, ns_labels.get(ns).copied().flatten()), Selection::Selected) {
+            continue;
+        }
+        let Some((_, base)) = pod::template(item) else { continue };
+        for (kind, value) in [
+            ("annotations", pod::template_annotation(item, "sidecar.istio.io/inject")),
+            ("labels", pod::template_label(item, "sidecar.istio.io/inject")),
+        ] {
+            if value == Some("true") {
+                let path = base.key("metadata").key(kind).key("sidecar.istio.io/inject");
+                results.push(
+                    KrmResult::warning(format!(
+                        "asks for a sidecar in namespace {ns}, which is now in ambient mode: the pod gets a sidecar and is left out of ambient"
+                    ))
+                    .on(item)
+                    .at(path),
+                );
+            }
+        }
+    }
+}
