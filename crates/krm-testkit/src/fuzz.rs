@@ -17,7 +17,7 @@
 //! a type changed) and writes it back, so that the functions see valid YAML of odd shapes.
 //!
 //! The properties, over arbitrary bytes:
-//! - `yaml_reader`: [`krm_core::reader`] reads exactly what serde-saphyr reads (values, or an
+//! - `yaml_reader`: [`krm_core::yaml::reader`] reads exactly what serde-saphyr reads (values, or an
 //!   error on both sides), for one document and for a stream; what is read writes back and reads
 //!   back equal, and writing is stable (the second write is the first).
 //! - `resource_list`: a ResourceList that reads writes back and reads back equal, items,
