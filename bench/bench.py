@@ -62,14 +62,9 @@ yaml.dump_all(docs, open('/dev/null', 'w'), Dumper=yaml.CSafeDumper)
 
 
 def fn_configs():
-    k = yaml.safe_load(open(os.path.join(ROOT, "fn-configs", "kustomization.yaml")))
-    out = []
-    for name in k["resources"]:
-        config = yaml.safe_load(open(os.path.join(ROOT, "fn-configs", name)))
-        kind = config["kind"]
-        binary = "".join("-" + c.lower() if c.isupper() else c for c in kind).lstrip("-")
-        out.append((binary, config))
-    return out
+    """Each function's binary and its per-function functionConfig, in the recommended order."""
+    return [(name, yaml.safe_load(open(os.path.join(ROOT, "fn-configs", name + ".yaml"))))
+            for name in harness.FUNCTIONS]
 
 
 def main():

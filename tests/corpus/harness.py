@@ -19,6 +19,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CORPUS = os.environ.get("KFKRM_CORPUS", os.path.join(ROOT, "..", "shared", "corpus", "kubeflow-master.yaml"))
 BIN = os.environ.get("KFKRM_BIN", os.path.join(ROOT, "target", "release"))
 LOADER = yaml.CSafeLoader
+# The functions in the recommended order: each has a binary and fn-configs/<name>.yaml (the
+# sections of fn-configs/kubeflow-krm.yaml, the Chain).
+FUNCTIONS = ["centralize-credentials", "external-database", "external-object-store", "istio-injection",
+             "add-request-authentication"]
 
 _cache = {}
 

@@ -14,8 +14,8 @@ NOT_MUTATORS = {"AddRequestAuthentication"}
 
 
 def mutator_configs():
-    k = yaml.safe_load(open(os.path.join(ROOT, "fn-configs", "kustomization.yaml")))
-    paths = [os.path.join(ROOT, "fn-configs", name) for name in k["resources"]]
+    """The per-function files of fn-configs/ (the sections of its Chain, one file each)."""
+    paths = [os.path.join(ROOT, "fn-configs", name + ".yaml") for name in harness.FUNCTIONS]
     return [p for p in paths if yaml.safe_load(open(p))["kind"] not in NOT_MUTATORS]
 
 

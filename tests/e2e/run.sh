@@ -1,17 +1,33 @@
 #!/usr/bin/env bash
 # End-to-end tests through the real tools, each output compared with a checked-in expected file:
-#   1. kustomize (kubectl kustomize --enable-alpha-plugins) over examples/kubeflow-gitops, the
-#      functions in container mode, run by tests/e2e/bin/docker (a stand-in for the Docker engine);
-#   2. a bad functionConfig through kustomize: the build fails with the function's error line;
-#   3. kpt fn render --allow-exec of examples/kpt-package (exec mode, binaries on PATH);
-#   4. kpt fn eval --exec, one function at a time in the recommended order: same result as 3;
-#   5. kubeflow-krm run over the same base with --config fn-configs.
-# UPDATE_GOLDEN=1 rewrites the expected files. Needs the release binaries (KFKRM_BIN).
+#   1. kustomize (kubectl kustomize --enable-alpha-plugins) over examples/kubeflow-gitops: the
+#      recommended set-up, one Chain functionConfig, one container;
+#   2. the same with the five per-function files as five transformers (five containers);
+#   3. a bad functionConfig through kustomize: the build fails with the function's error line;
+#   4. kpt fn render of examples/kpt-package (the Chain in the kubeflow-krm image);
+#   5. kpt fn eval, one function at a time in the recommended order, each in its own image:
+#      same result as 4;
+#   6. kubeflow-krm run over the same base with --config fn-configs;
+#   7. the images themselves: --version, non-root, a function's own image with a ConfigMap
+#      functionConfig (kpt's `-- key=value`).
+#
+# Containers: with podman on the machine, the real images built by .ci/build-image run, under
+# kustomize through tests/e2e/podman/docker (a `docker` that execs podman) and under kpt with
+# KPT_FN_RUNTIME=podman; KFKRM_REAL_IMAGES=1 (CI) makes that path mandatory. Without podman,
+# tests/e2e/bin/docker stands in for the engine (it runs the built binary named by the image)
+# and kpt runs the binaries in exec mode (KFKRM_CONTAINERS=stand-in chooses this path with
+# podman installed).
+#
+# UPDATE_GOLDEN=1 rewrites the expected files. Needs the release binaries (KFKRM_BIN, default
+# target/release).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${KFKRM_BIN:-$ROOT/target/release}
 export KFKRM_BIN=$BIN
 EXPECTED=$ROOT/tests/e2e/expected
+REGISTRY=ghcr.io/kubeflow-krm
+VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)
+IMAGE=$REGISTRY/kubeflow-krm:$VERSION
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 passed=0
@@ -19,6 +35,30 @@ failed=0
 
 ok() { passed=$((passed + 1)); echo "ok      $1"; }
 bad() { failed=$((failed + 1)); echo "FAILED  $1"; }
+
+# The functions in the recommended order (each has fn-configs/<name>.yaml and an image).
+FUNCTIONS=(centralize-credentials external-database external-object-store istio-injection add-request-authentication)
+
+if command -v podman > /dev/null && [ "${KFKRM_CONTAINERS:-}" != stand-in ]; then
+  REAL=1
+  export CONTAINERS_CONF=${CONTAINERS_CONF:-$ROOT/.ci/containers.conf}
+  export KPT_FN_RUNTIME=podman
+  DOCKER_DIR=$ROOT/tests/e2e/podman
+  for name in kubeflow-krm "${FUNCTIONS[@]}"; do
+    if ! podman image exists "$REGISTRY/$name:$VERSION"; then
+      echo "missing image $REGISTRY/$name:$VERSION: build the images with .ci/build-image"
+      exit 1
+    fi
+  done
+  echo "containers: podman, the images built by .ci/build-image"
+elif [ -n "${KFKRM_REAL_IMAGES:-}" ]; then
+  echo "KFKRM_REAL_IMAGES is set but podman is not installed"
+  exit 1
+else
+  REAL=0
+  DOCKER_DIR=$ROOT/tests/e2e/bin
+  echo "containers: none (no podman): tests/e2e/bin/docker runs the built binaries"
+fi
 
 # compare NAME ACTUAL EXPECTED
 compare() {
@@ -34,27 +74,39 @@ compare() {
   fi
 }
 
-# The functionConfig files in the recommended order, as fn-configs/kustomization.yaml lists them.
-configs() {
-  python3 -c 'import sys, yaml; print("\n".join(yaml.safe_load(open(sys.argv[1]))["resources"]))' \
-    "$ROOT/fn-configs/kustomization.yaml"
+# kustomize_build NAME DIR EXPECTED CONTAINERS: a container-mode build, compared, and the number
+# of containers kustomize started.
+kustomize_build() {
+  export KFKRM_DOCKER_LOG=$TMP/docker-$RANDOM.log
+  : > "$KFKRM_DOCKER_LOG"
+  if PATH="$DOCKER_DIR:$PATH" kubectl kustomize --enable-alpha-plugins "$2" > "$TMP/kustomize.yaml" 2> "$TMP/kustomize.err"; then
+    compare "$1" "$TMP/kustomize.yaml" "$3"
+    runs=$(wc -l < "$KFKRM_DOCKER_LOG")
+    if [ "$runs" -eq "$4" ]; then ok "$1: $runs container(s)"; else bad "$1: $runs containers, expected $4"; fi
+  else
+    cat "$TMP/kustomize.err"
+    bad "$1"
+  fi
 }
 
-# 1. kustomize, container mode.
-export KFKRM_DOCKER_LOG=$TMP/docker.log
-if PATH="$ROOT/tests/e2e/bin:$PATH" kubectl kustomize --enable-alpha-plugins "$ROOT/examples/kubeflow-gitops" \
-    > "$TMP/kustomize.yaml" 2> "$TMP/kustomize.err"; then
-  compare "kustomize container mode: examples/kubeflow-gitops" "$TMP/kustomize.yaml" \
-    "$ROOT/examples/kubeflow-gitops/expected.yaml"
-  runs=$(wc -l < "$KFKRM_DOCKER_LOG")
-  if [ "$runs" -eq "$(configs | wc -l)" ]; then ok "kustomize ran one container per function ($runs)"; else bad "kustomize ran $runs containers"; fi
-else
-  cat "$TMP/kustomize.err"
-  bad "kustomize container mode: examples/kubeflow-gitops"
-fi
+# 1. kustomize, container mode, the recommended Chain.
+kustomize_build "kustomize container mode: examples/kubeflow-gitops (Chain)" "$ROOT/examples/kubeflow-gitops" \
+  "$ROOT/examples/kubeflow-gitops/expected.yaml" 1
 
-# 2. A bad functionConfig fails the kustomize build with the function's message.
-if PATH="$ROOT/tests/e2e/bin:$PATH" kubectl kustomize --enable-alpha-plugins "$ROOT/tests/e2e/bad-config" \
+# 2. kustomize, the per-function files as five transformers, in a copy laid out as users do.
+mkdir -p "$TMP/per-function"
+cp -r "$ROOT/examples/kubeflow-gitops/base" "$ROOT/fn-configs" "$TMP/per-function/"
+{
+  echo "resources:"
+  echo "- base"
+  echo "transformers:"
+  for f in "${FUNCTIONS[@]}"; do echo "- fn-configs/$f.yaml"; done
+} > "$TMP/per-function/kustomization.yaml"
+kustomize_build "kustomize container mode: the per-function files" "$TMP/per-function" \
+  "$ROOT/examples/kubeflow-gitops/expected.yaml" "${#FUNCTIONS[@]}"
+
+# 3. A bad functionConfig fails the kustomize build with the function's message.
+if PATH="$DOCKER_DIR:$PATH" kubectl kustomize --enable-alpha-plugins "$ROOT/tests/e2e/bad-config" \
     > /dev/null 2> "$TMP/bad.err"; then
   bad "kustomize with a bad functionConfig should fail"
 elif grep -q "unknown field \`namespace\`" "$TMP/bad.err"; then
@@ -72,37 +124,47 @@ package_text() {
   done)
 }
 
-# 3. kpt fn render, exec mode, in a copy of the package holding the base resources.
-cp -rL "$ROOT/examples/kpt-package" "$TMP/render"
+# 4. kpt fn render in a copy of the package holding the base resources (without podman, the
+# image is replaced by the binary in exec mode).
+cp -r "$ROOT/examples/kpt-package" "$TMP/render"
 cp "$ROOT/examples/kubeflow-gitops/base/kubeflow.yaml" "$TMP/render/"
-if (cd "$TMP" && PATH="$BIN:$PATH" kpt fn render render --allow-exec > "$TMP/render.log" 2>&1); then
+if [ "$REAL" = 1 ]; then
+  render=(kpt fn render render --image-pull-policy never)
+else
+  sed -i "s#image: $REGISTRY/\([a-z-]*\):.*#exec: $BIN/\1#" "$TMP/render/Kptfile"
+  render=(kpt fn render render --allow-exec)
+fi
+if (cd "$TMP" && "${render[@]}" > "$TMP/render.log" 2>&1); then
   package_text "$TMP/render" > "$TMP/render.txt"
-  compare "kpt fn render --allow-exec: examples/kpt-package" "$TMP/render.txt" "$EXPECTED/kpt-render.yaml"
+  compare "kpt fn render: examples/kpt-package (Chain)" "$TMP/render.txt" "$EXPECTED/kpt-render.yaml"
 else
   cat "$TMP/render.log"
-  bad "kpt fn render --allow-exec: examples/kpt-package"
+  bad "kpt fn render: examples/kpt-package (Chain)"
 fi
 
-# 4. kpt fn eval --exec, each function's own binary, in order: same as the pipeline's render.
+# 5. kpt fn eval, each function's own image (or binary), in order: same as the render.
 mkdir -p "$TMP/eval"
 cp "$ROOT/examples/kubeflow-gitops/base/kubeflow.yaml" "$TMP/eval/"
 eval_ok=1
-while read -r config; do
-  kind=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["kind"])' "$ROOT/fn-configs/$config")
-  binary=$(echo "$kind" | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g' | tr 'A-Z' 'a-z')
-  if ! kpt fn eval "$TMP/eval" --exec "$BIN/$binary" --fn-config "$ROOT/fn-configs/$config" > "$TMP/eval.log" 2>&1; then
+for f in "${FUNCTIONS[@]}"; do
+  if [ "$REAL" = 1 ]; then
+    run=(-i "$REGISTRY/$f:$VERSION" --image-pull-policy never)
+  else
+    run=(--exec "$BIN/$f")
+  fi
+  if ! kpt fn eval "$TMP/eval" "${run[@]}" --fn-config "$ROOT/fn-configs/$f.yaml" > "$TMP/eval.log" 2>&1; then
     cat "$TMP/eval.log"
     eval_ok=0
   fi
-done < <(configs)
+done
 if [ "$eval_ok" = 1 ]; then
   package_text "$TMP/eval" > "$TMP/eval.txt"
-  compare "kpt fn eval --exec (one binary per function)" "$TMP/eval.txt" "$EXPECTED/kpt-render.yaml"
+  compare "kpt fn eval (one function at a time)" "$TMP/eval.txt" "$EXPECTED/kpt-render.yaml"
 else
-  bad "kpt fn eval --exec (one binary per function)"
+  bad "kpt fn eval (one function at a time)"
 fi
 
-# 5. kubeflow-krm run, one process.
+# 6. kubeflow-krm run, one process.
 if "$BIN/kubeflow-krm" run "$ROOT/examples/kubeflow-gitops/base" --config "$ROOT/fn-configs" > "$TMP/run.yaml" 2> "$TMP/run.err"; then
   compare "kubeflow-krm run --config fn-configs" "$TMP/run.yaml" "$EXPECTED/run.yaml"
 else
@@ -110,7 +172,41 @@ else
   bad "kubeflow-krm run --config fn-configs"
 fi
 
-# 6. The examples that cannot run here (Argo CD, Flux) are at least valid YAML.
+# 7. The images themselves.
+if [ "$REAL" = 1 ]; then
+  if [ "$(podman run --rm --user nobody "$IMAGE" --version 2>&1)" = "kubeflow-krm $VERSION" ]; then
+    ok "image: kubeflow-krm --version as nobody"
+  else
+    bad "image: kubeflow-krm --version as nobody"
+  fi
+  user=$(podman image inspect --format '{{.Config.User}}' "$IMAGE")
+  if [ "$user" = "65532:65532" ]; then ok "image: runs as non-root ($user)"; else bad "image: runs as $user"; fi
+  if podman run --rm "$IMAGE" --version > /dev/null 2>&1 && ! podman run --rm --entrypoint /usr/local/bin/kubeflow-krm "$IMAGE" schema --write / > /dev/null 2>&1; then
+    ok "image: the root file system is not writable by its user"
+  else
+    bad "image: the root file system is writable by its user"
+  fi
+  # A function's own image takes a ConfigMap functionConfig (the dispatching image cannot).
+  mkdir -p "$TMP/cm"
+  cp "$ROOT/examples/kubeflow-gitops/base/kubeflow.yaml" "$TMP/cm/"
+  if kpt fn eval "$TMP/cm" -i "$REGISTRY/istio-injection:$VERSION" --image-pull-policy never -- mode=ambient > "$TMP/cm.log" 2>&1 \
+      && grep -q 'istio.io/dataplane-mode: ambient' "$TMP/cm/kubeflow.yaml"; then
+    ok "image: istio-injection with a ConfigMap functionConfig (kpt -- mode=ambient)"
+  else
+    cat "$TMP/cm.log"
+    bad "image: istio-injection with a ConfigMap functionConfig"
+  fi
+  if kpt fn eval "$TMP/cm" -i "$REGISTRY/istio-injection:$VERSION" --image-pull-policy never -- mode=ambiant > "$TMP/cm.log" 2>&1; then
+    bad "image: a bad ConfigMap value should fail kpt fn eval"
+  elif grep -q 'ambiant' "$TMP/cm.log"; then
+    ok "image: a bad ConfigMap value fails kpt fn eval with the function's error"
+  else
+    cat "$TMP/cm.log"
+    bad "image: a bad ConfigMap value: error line missing"
+  fi
+fi
+
+# 8. The examples that cannot run here (Argo CD, Flux) are at least valid YAML.
 if python3 - "$ROOT/examples" <<'PY'
 import pathlib, sys, yaml
 bad = []

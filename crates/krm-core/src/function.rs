@@ -10,6 +10,10 @@ use super::config::{self, Validate};
 use super::resource_list::ResourceList;
 use super::result::{KrmResult, has_errors};
 
+/// Sees a function's items before and after each of its steps: one step for a function, one per
+/// configured function for a chain. `kubeflow-krm run --report` builds its report from it.
+pub type Observer<'a> = &'a mut dyn FnMut(&str, &[Value], &[Value]);
+
 /// A KRM function: a typed config and a pure processor over the items.
 ///
 /// A processor never panics, never prints and does no I/O: it edits `items` in place and returns
@@ -31,6 +35,23 @@ pub trait Function {
 
     /// Transforms the items.
     fn process(config: &Self::Config, items: &mut Vec<Value>) -> Vec<KrmResult>;
+
+    /// What the output needs of the cluster (a Secret with some keys in a namespace, say), as
+    /// results computed from the final items after a successful [`Function::process`]. A chain
+    /// of functions in one process computes every function's claims once, after its last
+    /// function, so that no claim is made false by a later function's edits.
+    fn claims(_config: &Self::Config, _items: &[Value]) -> Vec<KrmResult> {
+        Vec::new()
+    }
+
+    /// [`Function::process`], showing `observer` the items before and after each step (a copy
+    /// of the items per step). A function made of steps shows each one.
+    fn process_observed(config: &Self::Config, items: &mut Vec<Value>, observer: Observer<'_>) -> Vec<KrmResult> {
+        let before = items.clone();
+        let results = Self::process(config, items);
+        observer(Self::NAME, &before, items);
+        results
+    }
 }
 
 /// Object-safe view of a [`Function`], so one binary can dispatch on the functionConfig kind.
@@ -43,8 +64,13 @@ pub trait DynFunction: Sync {
     fn doc(&self) -> &'static str;
     /// JSON Schema of the functionConfig kind.
     fn schema(&self) -> Value;
-    /// Loads the config and processes the items (no restore on error: see [`run`]).
-    fn apply(&self, function_config: Option<&Value>, items: &mut Vec<Value>) -> Vec<KrmResult>;
+    /// Loads the config and processes the items (no restore on error: see [`run`]), showing
+    /// `observer`, if any, each step.
+    fn apply_observed(&self, function_config: Option<&Value>, items: &mut Vec<Value>, observer: Option<Observer<'_>>) -> Vec<KrmResult>;
+    /// [`DynFunction::apply_observed`] without an observer.
+    fn apply(&self, function_config: Option<&Value>, items: &mut Vec<Value>) -> Vec<KrmResult> {
+        self.apply_observed(function_config, items, None)
+    }
 }
 
 /// The [`DynFunction`] of a [`Function`] type.
@@ -95,13 +121,19 @@ where
         }
         schema
     }
-    fn apply(&self, function_config: Option<&Value>, items: &mut Vec<Value>) -> Vec<KrmResult> {
+    fn apply_observed(&self, function_config: Option<&Value>, items: &mut Vec<Value>, observer: Option<Observer<'_>>) -> Vec<KrmResult> {
         let config = match config::load::<F::Config>(F::KIND, function_config, F::default_config()) {
             Ok(c) => c,
             Err(errors) => return errors,
         };
         let mut results = config::warnings(&config, function_config);
-        results.extend(F::process(&config, items));
+        results.extend(match observer {
+            Some(observer) => F::process_observed(&config, items, observer),
+            None => F::process(&config, items),
+        });
+        if !has_errors(&results) {
+            results.extend(F::claims(&config, items));
+        }
         results
     }
 }
@@ -117,13 +149,23 @@ pub fn run(f: &dyn DynFunction, rl: &mut ResourceList) -> Vec<KrmResult> {
 /// The process entry restores by parsing its input again: an error is rare, and a copy of a
 /// 12 MB render costs time and memory on every run.
 pub fn run_with(f: &dyn DynFunction, rl: &mut ResourceList, restore: impl FnOnce() -> Vec<Value>) -> Vec<KrmResult> {
+    run_observed(f, rl, restore, None)
+}
+
+/// [`run_with`], showing `observer` each step of the function (see [`Observer`]).
+pub fn run_observed(
+    f: &dyn DynFunction,
+    rl: &mut ResourceList,
+    restore: impl FnOnce() -> Vec<Value>,
+    observer: Option<Observer<'_>>,
+) -> Vec<KrmResult> {
     let duplicates = duplicate_errors(&rl.items);
     if !duplicates.is_empty() {
         rl.results.extend(duplicates.iter().cloned());
         return duplicates;
     }
     let function_config = rl.function_config.clone();
-    let outcome = catch_unwind(AssertUnwindSafe(|| f.apply(function_config.as_ref(), &mut rl.items)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| f.apply_observed(function_config.as_ref(), &mut rl.items, observer)));
     let results = match outcome {
         Ok(results) => results,
         Err(panic) => vec![KrmResult::error(format!(

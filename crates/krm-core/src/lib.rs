@@ -31,7 +31,7 @@ pub mod result;
 pub mod yaml;
 
 pub use config::{ConfigError, Validate};
-pub use function::{DynFunction, Function, Registered};
+pub use function::{DynFunction, Function, Observer, Registered};
 pub use path::FieldPath;
 pub use resource_list::ResourceList;
 pub use result::{KrmResult, Severity};

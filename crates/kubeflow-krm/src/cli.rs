@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::functions;
 use krm_core::process::{EXIT_ERROR, serve};
 use krm_core::result::{Severity, has_errors};
-use krm_core::{DynFunction, ResourceList, function, yaml};
+use krm_core::{DynFunction, KrmResult, Observer, ResourceList, function, yaml};
 
 #[derive(Parser)]
 #[command(
@@ -82,7 +82,7 @@ fn functions_help() -> String {
         "Without a subcommand, kubeflow-krm is a KRM function: it reads a ResourceList on stdin and\n\
          runs the function named by the functionConfig's kind (one container image serves all).\n\nFunctions:\n",
     );
-    for f in functions::ALL {
+    for f in functions::kinds() {
         let summary = f.doc().lines().find(|l| !l.trim().is_empty() && !l.starts_with('#')).unwrap_or("");
         s.push_str(&format!("  {:<28} kind {:<24}\n      {summary}\n", f.name(), f.kind()));
     }
@@ -138,7 +138,7 @@ pub fn main() -> i32 {
 
 /// Picks the function for a functionConfig by its kind.
 fn dispatch(function_config: Option<&Value>) -> Result<&'static dyn DynFunction, String> {
-    let kinds = || functions::ALL.iter().map(|f| f.kind()).collect::<Vec<_>>().join(", ");
+    let kinds = || functions::kinds().map(|f| f.kind()).collect::<Vec<_>>().join(", ");
     let Some(fc) = function_config else {
         return Err(format!("missing functionConfig: kubeflow-krm picks the function by its kind, one of {}", kinds()));
     };
@@ -155,7 +155,7 @@ fn schema(kind: Option<&str>) -> i32 {
                 return 2;
             }
         },
-        None => Value::Object(functions::ALL.iter().map(|f| (f.kind().to_string(), f.schema())).collect()),
+        None => Value::Object(functions::kinds().map(|f| (f.kind().to_string(), f.schema())).collect()),
     };
     println!("{}", serde_json::to_string_pretty(&value).expect("a schema serializes"));
     0
@@ -168,8 +168,8 @@ pub fn schema_file_text(f: &dyn DynFunction) -> String {
 
 fn write_schemas(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
-    for f in functions::ALL {
-        std::fs::write(dir.join(format!("{}.json", f.kind())), schema_file_text(*f))?;
+    for f in functions::kinds() {
+        std::fs::write(dir.join(format!("{}.json", f.kind())), schema_file_text(f))?;
     }
     Ok(())
 }
@@ -246,6 +246,20 @@ fn config_files(configs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// "33 info, 2 warnings": the results counted by severity, as the summary lines say them.
+pub fn counts(results: &[KrmResult]) -> String {
+    let n = |s: Severity| results.iter().filter(|r| r.severity == s).count();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut parts = vec![format!("{} info", n(Severity::Info))];
+    if n(Severity::Warning) > 0 {
+        parts.push(plural(n(Severity::Warning), "warning"));
+    }
+    if n(Severity::Error) > 0 {
+        parts.push(plural(n(Severity::Error), "error"));
+    }
+    parts.join(", ")
+}
+
 fn run(inputs: &[PathBuf], configs: &[PathBuf], report: Option<ReportFormat>, check: bool) -> anyhow::Result<i32> {
     function::quiet_panics();
     let mut rl = ResourceList::new(read_inputs(inputs)?);
@@ -261,14 +275,13 @@ fn run(inputs: &[PathBuf], configs: &[PathBuf], report: Option<ReportFormat>, ch
         for fc in docs {
             let f = dispatch(Some(&fc)).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             rl.function_config = Some(fc);
-            let before = report.is_some().then(|| rl.items.clone());
+            let shown = path.display().to_string();
+            let mut observe = |name: &str, before: &[Value], after: &[Value]| {
+                reports.push(crate::report::compare(name, &shown, before, after));
+            };
             // On an error nothing is written, so there is nothing to restore.
-            let results = function::run_with(f, &mut rl, Vec::new);
-            if let Some(before) = before {
-                reports.push(crate::report::compare(f.name(), &path.display().to_string(), &before, &rl.items));
-            }
-            let changes = results.iter().filter(|r| r.severity == Severity::Info).count();
-            writeln!(stderr, "{} ({}): {changes} info", f.name(), path.display())?;
+            let results = function::run_observed(f, &mut rl, Vec::new, report.is_some().then_some(&mut observe as Observer<'_>));
+            writeln!(stderr, "{} ({}): {}", f.name(), path.display(), counts(&results))?;
             for r in &results {
                 writeln!(stderr, "  {r}")?;
             }

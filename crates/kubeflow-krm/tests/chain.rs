@@ -2,7 +2,7 @@
 //! centralize-credentials and external-database, on every Kubeflow shape (the corpus tests check
 //! all 24 orders of the four mutators over a real render).
 
-use krm_core::yaml;
+use krm_core::{DynFunction, yaml};
 use serde_json::{Value, json};
 
 fn fixture(names: &[&str]) -> Vec<Value> {
@@ -56,4 +56,53 @@ fn chain_with_centralize_credentials_commutes() {
             }
         }
     }
+}
+
+fn fn_config(name: &str) -> Value {
+    let path = krm_testkit::golden::root().join("fn-configs").join(name);
+    yaml::parse_document(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The sections of `fn-configs/kubeflow-krm.yaml` (the recommended Chain) are exactly the
+/// per-function files beside it, below their metadata: editing one without the other fails here.
+#[test]
+fn the_recommended_chain_holds_the_per_function_configs() {
+    let chain = fn_config("kubeflow-krm.yaml");
+    assert_eq!(chain["kind"], "Chain");
+    let sections = chain.as_object().unwrap().keys().filter(|k| !["apiVersion", "kind", "metadata"].contains(&k.as_str())).count();
+    assert_eq!(sections, kubeflow_krm::functions::ALL.len(), "one section per function");
+    for f in kubeflow_krm::functions::ALL {
+        let mut own = fn_config(&format!("{}.yaml", f.name()));
+        assert_eq!(own["kind"], f.kind());
+        for header in ["apiVersion", "kind", "metadata"] {
+            own.as_object_mut().unwrap().remove(header);
+        }
+        let section = f.kind()[..1].to_lowercase() + &f.kind()[1..];
+        assert_eq!(chain[&section], own, "fn-configs/kubeflow-krm.yaml {section} differs from fn-configs/{}.yaml", f.name());
+    }
+}
+
+/// A Chain writes what its functions write one after the other, in the recommended order.
+#[test]
+fn a_chain_writes_what_its_functions_write_one_by_one() {
+    let base = krm_testkit::golden::root().join("examples/kubeflow-gitops/base/kubeflow.yaml");
+    let input = yaml::parse_stream(&std::fs::read_to_string(base).unwrap()).unwrap();
+    let mut one_by_one = input.clone();
+    for f in kubeflow_krm::functions::ALL {
+        let results = f.apply(Some(&fn_config(&format!("{}.yaml", f.name()))), &mut one_by_one);
+        assert!(!results.iter().any(|r| r.is_error()), "{}: {results:?}", f.name());
+    }
+    let mut chained = input;
+    let results = kubeflow_krm::functions::CHAIN.apply(Some(&fn_config("kubeflow-krm.yaml")), &mut chained);
+    assert!(!results.iter().any(|r| r.is_error()), "{results:?}");
+    assert!(chained == one_by_one, "the chain's output differs from the functions' one by one");
+}
+
+/// The kpt package's copy of the Chain (a copy, so that the package works where users copy it)
+/// says what `fn-configs/kubeflow-krm.yaml` says.
+#[test]
+fn the_kpt_package_holds_the_recommended_chain() {
+    let copy = krm_testkit::golden::root().join("examples/kpt-package/fn-configs/kubeflow-krm.yaml");
+    let copy = yaml::parse_document(&std::fs::read_to_string(copy).unwrap()).unwrap();
+    assert!(copy == fn_config("kubeflow-krm.yaml"), "examples/kpt-package/fn-configs/kubeflow-krm.yaml differs from fn-configs/kubeflow-krm.yaml");
 }

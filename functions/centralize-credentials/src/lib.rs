@@ -38,12 +38,17 @@ impl Function for CentralizeCredentials {
         if config.remove_replaced_secrets {
             credentials::remove_replaced_secrets(items, &target, &mut results);
         }
-        let usage = credentials::central_usage(items, &target);
-        results.extend(credentials::namespace_results(&usage, &target));
         if let Some(es) = &config.external_secret {
+            let usage = credentials::central_usage(items, &target);
             external_secrets(items, &usage, &target, es, &mut results);
         }
         results
+    }
+
+    /// Each namespace that must hold the central Secret, and the keys read there.
+    fn claims(config: &CentralizeCredentialsConfig, items: &[Value]) -> Vec<KrmResult> {
+        let target = config.target();
+        credentials::namespace_results(&credentials::central_usage(items, &target), &target)
     }
 }
 

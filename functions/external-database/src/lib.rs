@@ -125,9 +125,13 @@ impl Function for ExternalDatabase {
                 &mut results,
             );
         }
-        let usage = credentials::central_usage(items, &target);
-        results.extend(credentials::namespace_results(&usage, &target));
         results
+    }
+
+    /// Each namespace that must hold the central Secret with the database keys.
+    fn claims(config: &ExternalDatabaseConfig, items: &[Value]) -> Vec<KrmResult> {
+        let target = config.target();
+        credentials::namespace_results(&credentials::central_usage(items, &target), &target)
     }
 }
 

@@ -110,11 +110,17 @@ impl Function for ExternalObjectStore {
             remove_secrets(items, &store, &mut results);
         }
         warn_leftovers(items, config.remove_in_cluster, &store, &mut results);
-        if let Some(target) = &store.target {
-            results.extend(credentials::namespace_results(&credentials::central_usage(items, target), target));
-        }
         credentials::refresh_external_secrets(items, &before, &mut results);
         results
+    }
+
+    /// Each namespace that must hold the central Secret with the object-store keys (none with
+    /// `credentials.fromEnvironment`).
+    fn claims(config: &ExternalObjectStoreConfig, items: &[Value]) -> Vec<KrmResult> {
+        match &Store::of(config).target {
+            Some(target) => credentials::namespace_results(&credentials::central_usage(items, target), target),
+            None => Vec::new(),
+        }
     }
 }
 
