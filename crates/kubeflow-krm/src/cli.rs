@@ -143,6 +143,13 @@ fn dispatch(function_config: Option<&Value>) -> Result<&'static dyn DynFunction,
         return Err(format!("missing functionConfig: kubeflow-krm picks the function by its kind, one of {}", kinds()));
     };
     let kind = krm_core::object::kind(fc);
+    if kind == "ConfigMap" {
+        return Err(format!(
+            "a ConfigMap functionConfig does not say which function to run: give it to the function's own binary \
+             or image (ghcr.io/kubeflow-krm/<function>, such as istio-injection), or use a typed kind, one of {}",
+            kinds()
+        ));
+    }
     functions::by_kind(kind).ok_or_else(|| format!("functionConfig kind {kind:?} is not one of {}", kinds()))
 }
 

@@ -200,3 +200,22 @@ fn every_function_is_a_crate_with_golden_cases() {
         assert_eq!(f.doc(), std::fs::read_to_string(dir.join("README.md")).unwrap(), "{}: --help is the README", f.name());
     }
 }
+
+/// A ConfigMap functionConfig cannot pick a function: the dispatching binary says which binary
+/// or image takes one.
+#[test]
+fn a_configmap_functionconfig_points_at_the_functions_own_binary() {
+    let input = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: x}\n  data: {mode: ambient}\n";
+    assert_refused(KRM, input.as_bytes(), "does not say which function to run: give it to the function's own binary or image");
+}
+
+/// Config mistakes are said in the user's terms: types in plain words, a field at the wrong
+/// level with where it belongs.
+#[test]
+fn config_errors_speak_yaml_not_rust() {
+    let config = |body: &str| format!("apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: ExternalDatabase\nmetadata:\n  name: x\n{body}");
+    assert_refused(KRM, resource_list(&config("host: db\nport: \"3306\"\ncredentials: {secretName: s}\n")).as_bytes(),
+        "port: expected a whole number, got the string \"3306\"");
+    assert_refused(KRM, resource_list(&config("host: db\nsecretName: s\n")).as_bytes(),
+        "(`secretName` is an option at credentials.secretName)");
+}

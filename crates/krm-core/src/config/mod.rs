@@ -8,6 +8,8 @@
 //!    the option's type as the config's JSON Schema says (a list or map option is read as YAML).
 //! 3. [`Validate::validate`] then checks what types cannot, each problem with its field path.
 
+mod messages;
+
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -130,7 +132,8 @@ fn from_value<C: DeserializeOwned + JsonSchema>(kind: &str, fc: &Value) -> Resul
     };
     serde_path_to_error::deserialize::<_, C>(options).map_err(|e| {
         let path = e.path().to_string();
-        let message = e.into_inner().to_string();
+        let schema = schemars::schema_for!(C);
+        let message = messages::humanize(&e.into_inner().to_string(), &path, schema.as_value());
         let r = KrmResult::error(message).on(fc);
         Box::new(if path == "." { r } else { r.at(path) })
     })
