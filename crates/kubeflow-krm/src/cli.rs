@@ -270,7 +270,7 @@ pub fn counts(results: &[KrmResult]) -> String {
 fn run(inputs: &[PathBuf], configs: &[PathBuf], report: Option<ReportFormat>, check: bool) -> anyhow::Result<i32> {
     function::quiet_panics();
     let mut rl = ResourceList::new(read_inputs(inputs)?);
-    let original = check.then(|| rl.items.clone());
+    let original = (check || report.is_some()).then(|| rl.items.clone());
     let mut reports = Vec::new();
     let mut failed = false;
     let mut stderr = std::io::stderr().lock();
@@ -307,22 +307,22 @@ fn run(inputs: &[PathBuf], configs: &[PathBuf], report: Option<ReportFormat>, ch
     }
     let mut stdout = std::io::stdout().lock();
     match report {
-        Some(ReportFormat::Text) => stdout.write_all(crate::report::to_text(&reports).as_bytes())?,
-        Some(ReportFormat::Json) => stdout.write_all(crate::report::to_json(&reports).as_bytes())?,
+        Some(format) => {
+            let all = crate::report::compare("all", "", original.as_deref().unwrap_or_default(), &rl.items);
+            let text = match format {
+                ReportFormat::Text => crate::report::to_text(&reports, &all),
+                ReportFormat::Json => crate::report::to_json(&reports, &all),
+            };
+            stdout.write_all(text.as_bytes())?;
+        }
         None if !check => stdout.write_all(yaml::to_yaml_stream(&rl.items)?.as_bytes())?,
         None => {}
     }
     stdout.flush()?;
-    if let Some(original) = original {
+    if let (true, Some(original)) = (check, original) {
         if original != rl.items {
-            let changed = crate::report::compare("all", "", &original, &rl.items);
-            writeln!(
-                stderr,
-                "check: the functions would change the input: {} changed, {} added, {} removed",
-                changed.changed.len(),
-                changed.added.len(),
-                changed.removed.len()
-            )?;
+            let all = crate::report::compare("all", "", &original, &rl.items);
+            writeln!(stderr, "check: the functions would change the input: {}", crate::report::summary(&all))?;
             return Ok(EXIT_ERROR);
         }
         writeln!(stderr, "check: the input is current")?;

@@ -216,10 +216,18 @@ fn is_named_list(list: &[Value]) -> bool {
     !list.is_empty() && list.iter().all(|v| v.get("name").and_then(Value::as_str).is_some())
 }
 
-/// The report as text: per function, per resource, field by field, with totals.
-pub fn to_text(reports: &[FunctionReport]) -> String {
+/// The line `kubeflow-krm run --check` and the report's totals both say about the whole change
+/// (`all`: the input compared with the final output, where a resource two functions changed
+/// counts once and one changed then deleted counts as deleted).
+pub fn summary(all: &FunctionReport) -> String {
+    let fields: usize = all.changed.iter().map(|c| c.fields.len()).sum();
+    format!("{} changed ({fields} fields), {} added, {} removed", all.changed.len(), all.added.len(), all.removed.len())
+}
+
+/// The report as text: per function, per resource, field by field, then the totals of `all`
+/// (see [`summary`]).
+pub fn to_text(reports: &[FunctionReport], all: &FunctionReport) -> String {
     let mut out = String::new();
-    let (mut added, mut removed, mut changed, mut fields) = (0, 0, 0, 0);
     for r in reports {
         let nfields: usize = r.changed.iter().map(|c| c.fields.len()).sum();
         out.push_str(&format!(
@@ -252,22 +260,19 @@ pub fn to_text(reports: &[FunctionReport]) -> String {
                 out.push_str(&format!("      {}: {old} -> {new}\n", f.path));
             }
         }
-        added += r.added.len();
-        removed += r.removed.len();
-        changed += r.changed.len();
-        fields += nfields;
     }
-    out.push_str(&format!("total: {changed} changed ({fields} fields), {added} added, {removed} removed\n"));
+    out.push_str(&format!("total, input to output: {}\n", summary(all)));
     out
 }
 
 /// The report as JSON (`--report=json`).
-pub fn to_json(reports: &[FunctionReport]) -> String {
+/// `totals` are those of `all` (see [`summary`]).
+pub fn to_json(reports: &[FunctionReport], all: &FunctionReport) -> String {
     let totals = serde_json::json!({
-        "changed": reports.iter().map(|r| r.changed.len()).sum::<usize>(),
-        "fields": reports.iter().flat_map(|r| &r.changed).map(|c| c.fields.len()).sum::<usize>(),
-        "added": reports.iter().map(|r| r.added.len()).sum::<usize>(),
-        "removed": reports.iter().map(|r| r.removed.len()).sum::<usize>(),
+        "changed": all.changed.len(),
+        "fields": all.changed.iter().map(|c| c.fields.len()).sum::<usize>(),
+        "added": all.added.len(),
+        "removed": all.removed.len(),
     });
     let doc = serde_json::json!({"functions": reports, "totals": totals});
     serde_json::to_string_pretty(&doc).expect("a report serializes") + "\n"
@@ -292,12 +297,13 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}}),
         ];
         let r = compare("f", "f.yaml", &before, &after);
-        let text = to_text(&[r]);
+        let all = compare("all", "", &before, &after);
+        let text = to_text(&[r], &all);
         assert!(!text.contains("minio123"), "{text}");
         assert!(text.contains("stringData.secretkey: (masked) -> (masked)"), "{text}");
         assert!(text.contains("spec.env[name=HOST].value: \"a\" -> \"b\""), "{text}");
         assert!(text.contains("spec.env[name=MINIO_SECRET_KEY].value: (masked) -> (absent)"), "{text}");
         assert!(text.contains("+ v1 Namespace n"), "{text}");
-        assert!(text.contains("total: 2 changed"), "{text}");
+        assert!(text.contains("total, input to output: 2 changed (4 fields), 1 added, 0 removed"), "{text}");
     }
 }
