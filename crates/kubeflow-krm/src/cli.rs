@@ -57,6 +57,10 @@ enum Command {
         /// is current"); prints no resources.
         #[arg(long)]
         check: bool,
+        /// Write the resources (or the report) to this file instead of stdout, and say so on
+        /// stderr. Nothing is written if a function reports an error.
+        #[arg(long, short = 'o', value_name = "FILE", conflicts_with = "check")]
+        output: Option<PathBuf>,
     },
     /// Read a ResourceList on stdin and write it back unchanged: the bare parse-and-emit of every
     /// function, without the function (for benchmarks and YAML fidelity checks).
@@ -95,7 +99,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
         None => serve(dispatch),
-        Some(Command::Run { inputs, configs, report, check }) => match run(&inputs, &configs, report, check) {
+        Some(Command::Run { inputs, configs, report, check, output }) => match run(&inputs, &configs, report, check, output.as_deref()) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -267,7 +271,7 @@ pub fn counts(results: &[KrmResult]) -> String {
     parts.join(", ")
 }
 
-fn run(inputs: &[PathBuf], configs: &[PathBuf], report: Option<ReportFormat>, check: bool) -> anyhow::Result<i32> {
+fn run(inputs: &[PathBuf], configs: &[PathBuf], report: Option<ReportFormat>, check: bool, output: Option<&Path>) -> anyhow::Result<i32> {
     function::quiet_panics();
     let mut rl = ResourceList::new(read_inputs(inputs)?);
     let original = (check || report.is_some()).then(|| rl.items.clone());
@@ -305,20 +309,29 @@ fn run(inputs: &[PathBuf], configs: &[PathBuf], report: Option<ReportFormat>, ch
         writeln!(stderr, "error: a function reported an error; nothing was written")?;
         return Ok(EXIT_ERROR);
     }
-    let mut stdout = std::io::stdout().lock();
-    match report {
+    let text = match report {
         Some(format) => {
             let all = crate::report::compare("all", "", original.as_deref().unwrap_or_default(), &rl.items);
-            let text = match format {
+            match format {
                 ReportFormat::Text => crate::report::to_text(&reports, &all),
                 ReportFormat::Json => crate::report::to_json(&reports, &all),
-            };
-            stdout.write_all(text.as_bytes())?;
+            }
         }
-        None if !check => stdout.write_all(yaml::to_yaml_stream(&rl.items)?.as_bytes())?,
-        None => {}
+        None if !check => yaml::to_yaml_stream(&rl.items)?,
+        None => String::new(),
+    };
+    match output {
+        Some(path) => {
+            std::fs::write(path, &text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let what = if report.is_some() { "the report".to_string() } else { format!("{} resources", rl.items.len()) };
+            writeln!(stderr, "wrote {what} to {}", path.display())?;
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+        }
     }
-    stdout.flush()?;
     if let (true, Some(original)) = (check, original) {
         if original != rl.items {
             let all = crate::report::compare("all", "", &original, &rl.items);

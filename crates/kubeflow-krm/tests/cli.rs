@@ -219,3 +219,20 @@ fn config_errors_speak_yaml_not_rust() {
     assert_refused(KRM, resource_list(&config("host: db\nsecretName: s\n")).as_bytes(),
         "(`secretName` is an option at credentials.secretName)");
 }
+
+/// `run -o FILE` writes the resources to the file and says so; stdout stays empty.
+#[test]
+fn run_writes_to_a_file_with_output() {
+    let dir = std::env::temp_dir().join(format!("kfkrm-output-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_file = dir.join("rendered.yaml");
+    let (base, configs) = (repo("examples/kubeflow-gitops/base"), repo("fn-configs"));
+    let out = run(KRM, &["run", &base, "--config", &configs, "-o", out_file.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let stdout_run = run(KRM, &["run", &base, "--config", &configs], b"");
+    assert_eq!(std::fs::read(&out_file).unwrap(), stdout_run.stdout, "the file holds what stdout would");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.ends_with(&format!("wrote 41 resources to {}\n", out_file.display())), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
