@@ -79,6 +79,12 @@ enum Command {
         /// A function such as istio-injection.
         function: Option<String>,
     },
+    /// Print a shell completion script: `source <(kubeflow-krm completion bash)`, or write it
+    /// where your shell loads completions from.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn functions_help() -> String {
@@ -121,6 +127,10 @@ pub fn main() -> i32 {
             }
         }
         Some(Command::Schema { kind, write: None }) => schema(kind.as_deref()),
+        Some(Command::Completion { shell }) => {
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "kubeflow-krm", &mut std::io::stdout());
+            0
+        }
         Some(Command::Help { function }) => match function {
             None => {
                 println!("{}", functions_help());

@@ -236,3 +236,29 @@ fn run_writes_to_a_file_with_output() {
     assert!(stderr.ends_with(&format!("wrote 41 resources to {}\n", out_file.display())), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `completion bash` prints a script bash loads, which completes the subcommands.
+#[test]
+fn shell_completion_loads_in_bash() {
+    let out = run(KRM, &["completion", "bash"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let script = String::from_utf8(out.stdout).unwrap();
+    for word in ["run", "schema", "completion", "--config", "--report"] {
+        assert!(script.contains(word), "{word} missing from the completion script");
+    }
+    let loaded = std::process::Command::new("bash")
+        .args(["-c", "source /dev/stdin && complete -p kubeflow-krm"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(script.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(String::from_utf8_lossy(&loaded.stdout).contains("kubeflow-krm"), "bash did not register the completion");
+    for shell in ["zsh", "fish"] {
+        assert_eq!(run(KRM, &["completion", shell], b"").status.code(), Some(0), "{shell}");
+    }
+}
