@@ -87,6 +87,33 @@ pub struct ExternalSecretConfig {
     /// How often External Secrets Operator refreshes the Secret (a Go duration).
     #[serde(default = "one_hour")]
     pub refresh_interval: String,
+    /// The ExternalSecret API version: `external-secrets.io/v1` (External Secrets Operator
+    /// v0.16.0 and later; v0.17.0 stopped serving v1beta1) or `external-secrets.io/v1beta1` (for
+    /// operators older than v0.16.0). The fields written are the same in both.
+    #[serde(default)]
+    pub api_version: ExternalSecretApiVersion,
+}
+
+/// The API version of the ExternalSecrets emitted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum ExternalSecretApiVersion {
+    /// External Secrets Operator v0.16.0 and later.
+    #[default]
+    #[serde(rename = "external-secrets.io/v1")]
+    V1,
+    /// External Secrets Operator before v0.17.0 (v0.17.0 stopped serving it).
+    #[serde(rename = "external-secrets.io/v1beta1")]
+    V1beta1,
+}
+
+impl ExternalSecretApiVersion {
+    /// The `apiVersion` string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExternalSecretApiVersion::V1 => "external-secrets.io/v1",
+            ExternalSecretApiVersion::V1beta1 => "external-secrets.io/v1beta1",
+        }
+    }
 }
 
 fn one_hour() -> String {

@@ -14,7 +14,7 @@ use serde_json::Value;
 use kubeflow_common::k8s::{Selector, generate, object};
 use krm_core::{Function, KrmResult};
 use kubeflow_common::credentials::{self, Target, Usage};
-pub use config::{CentralizeCredentialsConfig, ExternalSecretConfig, StoreKind};
+pub use config::{CentralizeCredentialsConfig, ExternalSecretApiVersion, ExternalSecretConfig, StoreKind};
 
 /// The `centralize-credentials` function.
 pub struct CentralizeCredentials;
@@ -22,8 +22,6 @@ pub struct CentralizeCredentials;
 /// The function as the process runner and `kubeflow-krm`'s dispatch take it.
 pub static FUNCTION: krm_core::Registered<CentralizeCredentials> = krm_core::Registered::new();
 
-/// apiVersion of the ExternalSecrets it emits.
-pub const EXTERNAL_SECRET_API_VERSION: &str = "external-secrets.io/v1";
 
 impl Function for CentralizeCredentials {
     const NAME: &'static str = "centralize-credentials";
@@ -139,6 +137,11 @@ fn external_secrets(
             .position(|i| Selector::of("external-secrets.io", "ExternalSecret").matches(i) && in_namespace(i));
         match existing {
             Some(index) => {
+                let api_version = es.api_version.as_str();
+                if object::api_version(&items[index]) != api_version {
+                    items[index]["apiVersion"] = Value::String(api_version.to_string());
+                    results.push(KrmResult::info(format!("apiVersion set to {api_version}")).on(&items[index]).at("apiVersion"));
+                }
                 if update_spec(&mut items[index], &desired) {
                     results.push(
                         KrmResult::info(format!("updated: reads keys {} from {}", keys.join(", "), es.remote_key))
@@ -149,7 +152,7 @@ fn external_secrets(
             }
             None => {
                 let external_secret = ExternalSecret {
-                    api_version: EXTERNAL_SECRET_API_VERSION,
+                    api_version: es.api_version.as_str(),
                     kind: "ExternalSecret",
                     metadata: ObjectMeta {
                         name: Some(name.to_string()),
