@@ -152,12 +152,20 @@ for f in "${FUNCTIONS[@]}"; do
   else
     run=(--exec "$BIN/$f")
   fi
-  if ! kpt fn eval "$TMP/eval" "${run[@]}" --fn-config "$ROOT/fn-configs/$f.yaml" > "$TMP/eval.log" 2>&1; then
-    cat "$TMP/eval.log"
+  if ! kpt fn eval "$TMP/eval" "${run[@]}" --fn-config "$ROOT/fn-configs/$f.yaml" > "$TMP/eval-$f.log" 2>&1; then
+    cat "$TMP/eval-$f.log"
     eval_ok=0
   fi
 done
 if [ "$eval_ok" = 1 ]; then
+  # kpt shows the results itself: the functions print no second copy on stderr, and put warnings
+  # before infos (kpt truncates long result lists).
+  if grep -q 'Stderr:' "$TMP"/eval-*.log || ! grep -A1 'Results:' "$TMP/eval-istio-injection.log" | grep -q '\[warning\]'; then
+    cat "$TMP/eval-istio-injection.log"
+    bad "kpt fn eval: results once, warnings first"
+  else
+    ok "kpt fn eval: results once, warnings first"
+  fi
   package_text "$TMP/eval" > "$TMP/eval.txt"
   compare "kpt fn eval (one function at a time)" "$TMP/eval.txt" "$EXPECTED/kpt-render.yaml"
 else

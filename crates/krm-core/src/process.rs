@@ -60,20 +60,40 @@ pub fn serve_with(process: impl FnOnce(&mut ResourceList, &[u8]) -> Vec<KrmResul
         Ok(rl) => rl,
         Err(e) => return fail(&e.to_string()),
     };
+    let kpt = under_kpt(&rl.items);
     let results = process(&mut rl, &input);
-    let code = emit(&rl, &results);
+    if kpt {
+        // kpt prints the results (and truncates long lists): errors and warnings first, and no
+        // second copy on stderr.
+        rl.results.sort_by_key(|r| r.severity);
+    }
+    let code = emit(&rl, &results, !kpt);
     // The process ends here: freeing a 12 MB render's values would only cost time.
     std::mem::forget(rl);
     code
 }
 
-/// Writes the ResourceList and the stderr summary; returns the exit code.
-fn emit(rl: &ResourceList, results: &[KrmResult]) -> i32 {
+/// True when kpt sent the input: kpt marks every item with the file it came from
+/// (`internal.config.kubernetes.io/path`, checked with kpt 1.0.0-beta.56), kustomize never does
+/// and marks its items with `kustomize.config.k8s.io/id` instead. kpt shows the results, so a
+/// line on stderr would say each one twice; kustomize discards the results, so stderr is where
+/// its users see warnings and errors.
+pub fn under_kpt(items: &[serde_json::Value]) -> bool {
+    use crate::object::annotation;
+    items.iter().any(|i| annotation(i, "internal.config.kubernetes.io/path").is_some())
+        && !items.iter().any(|i| annotation(i, "kustomize.config.k8s.io/id").is_some())
+}
+
+/// Writes the ResourceList and, with `to_stderr`, one line per error and warning of `results`
+/// (this run's); returns the exit code (1 iff `results` hold an error).
+fn emit(rl: &ResourceList, results: &[KrmResult], to_stderr: bool) -> i32 {
     let text = match rl.to_yaml() {
         Ok(t) => t,
         Err(e) => return fail(&format!("cannot write the output: {e}")),
     };
-    report(results);
+    if to_stderr {
+        report(results);
+    }
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
         eprintln!("error: cannot write stdout: {e}");
@@ -95,6 +115,24 @@ fn fail(message: &str) -> i32 {
     let mut rl = ResourceList::new(Vec::new());
     let r = KrmResult::error(message);
     rl.results.push(r.clone());
-    let _ = emit(&rl, &[r]);
+    let _ = emit(&rl, &[r], true);
     EXIT_ERROR
+}
+
+#[cfg(test)]
+mod tests {
+    use super::under_kpt;
+    use serde_json::json;
+
+    #[test]
+    fn kpt_is_told_from_kustomize_by_the_annotations_it_adds() {
+        let kpt = json!({"kind": "ConfigMap", "metadata": {"name": "a", "annotations": {"internal.config.kubernetes.io/path": "a.yaml", "config.kubernetes.io/path": "a.yaml"}}});
+        let kustomize = json!({"kind": "ConfigMap", "metadata": {"name": "b", "annotations": {"kustomize.config.k8s.io/id": "kind: ConfigMap\nname: b\n", "internal.config.kubernetes.io/index": "0"}}});
+        let bare = json!({"kind": "ConfigMap", "metadata": {"name": "c"}});
+        assert!(under_kpt(&[kpt.clone(), bare.clone()]));
+        assert!(!under_kpt(&[kustomize.clone()]));
+        assert!(!under_kpt(&[kpt, kustomize]), "kustomize's mark wins");
+        assert!(!under_kpt(&[bare]), "a plain ResourceList (kubeflow-krm run, tests) prints to stderr");
+        assert!(!under_kpt(&[]));
+    }
 }
