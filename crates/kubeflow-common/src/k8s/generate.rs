@@ -37,32 +37,42 @@ fn key(item: &Value) -> (usize, &str, &str, &str) {
 const PATH_ANNOTATIONS: [&str; 2] = ["config.kubernetes.io/path", "internal.config.kubernetes.io/path"];
 const INDEX_ANNOTATIONS: [&str; 2] = ["config.kubernetes.io/index", "internal.config.kubernetes.io/index"];
 
+/// The file, relative to the package, that holds the objects the functions create when the
+/// input comes from kpt.
+pub const CREATED_FILE: &str = "kubeflow-krm-created.yaml";
+
 /// Inserts a created object at its place (see the module docs); returns its index.
 ///
-/// When the input's items carry file paths (kpt does this; kustomize does not), the object gets
-/// one too, `<namespace>/<kind>_<name>.yaml` as kpt names new files, so that `kpt fn render`
-/// writes it beside the package's other files instead of a place of its own choosing.
+/// When the input's items carry file paths (kpt does this; kustomize does not), the object goes
+/// into [`CREATED_FILE`], one documented file instead of a file per object named by kpt. The
+/// objects of that file are numbered in the order of the items (kpt needs a distinct index per
+/// object of a file and writes them in that order), so the file is the same whichever function
+/// created which object first.
 pub fn insert(items: &mut Vec<Value>, mut item: Value) -> usize {
-    if items.iter().any(|i| object::annotation(i, PATH_ANNOTATIONS[1]).is_some()) {
-        let file = format!("{}_{}.yaml", object::kind(&item).to_lowercase(), object::name(&item));
-        let path = match object::namespace(&item) {
-            Some(ns) => format!("{ns}/{file}"),
-            None => file,
-        };
-        if let Some(obj) = item.as_object_mut() {
-            let annotations = object::child_map(object::child_map(obj, "metadata"), "annotations");
-            for key in PATH_ANNOTATIONS {
-                object::insert_sorted(annotations, key, Value::String(path.clone()));
-            }
-            for key in INDEX_ANNOTATIONS {
-                object::insert_sorted(annotations, key, Value::String("0".into()));
-            }
-        }
+    let kpt = items.iter().any(|i| object::annotation(i, PATH_ANNOTATIONS[1]).is_some());
+    if kpt {
+        set_annotations(&mut item, &PATH_ANNOTATIONS, CREATED_FILE);
     }
     let k = key(&item);
     let index = items.iter().position(|i| key(i) > k).unwrap_or(items.len());
     items.insert(index, item);
+    if kpt {
+        let mut n = 0;
+        for i in items.iter_mut().filter(|i| object::annotation(i, PATH_ANNOTATIONS[1]) == Some(CREATED_FILE)) {
+            set_annotations(i, &INDEX_ANNOTATIONS, &n.to_string());
+            n += 1;
+        }
+    }
     index
+}
+
+fn set_annotations(item: &mut Value, keys: &[&str], value: &str) {
+    if let Some(obj) = item.as_object_mut() {
+        let annotations = object::child_map(object::child_map(obj, "metadata"), "annotations");
+        for key in keys {
+            object::insert_sorted(annotations, key, Value::String(value.to_string()));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -91,13 +101,29 @@ mod tests {
     }
 
     #[test]
-    fn created_objects_get_a_file_when_the_input_has_files() {
+    fn created_objects_go_to_one_file_numbered_in_item_order_when_the_input_has_files() {
         let mut items = vec![json!({"kind": "Namespace", "metadata": {"name": "x"}})];
         insert(&mut items, json!({"kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}}));
-        assert!(object::annotation(&items[1], "config.kubernetes.io/path").is_none());
-        let mut items = vec![json!({"kind": "Namespace", "metadata": {"name": "x",
-            "annotations": {"internal.config.kubernetes.io/path": "ns.yaml"}}})];
-        let i = insert(&mut items, json!({"kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}}));
-        assert_eq!(object::annotation(&items[i], "internal.config.kubernetes.io/path"), Some("ns/secret_s.yaml"));
+        assert!(object::annotation(&items[1], "config.kubernetes.io/path").is_none(), "no paths without kpt");
+        let base = vec![json!({"kind": "Namespace", "metadata": {"name": "x",
+            "annotations": {"internal.config.kubernetes.io/path": "ns.yaml", "internal.config.kubernetes.io/index": "0"}}})];
+        let new = [json!({"kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}}),
+                   json!({"kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ns"}})];
+        let mut forward = base.clone();
+        for n in &new {
+            insert(&mut forward, n.clone());
+        }
+        let mut backward = base.clone();
+        for n in new.iter().rev() {
+            insert(&mut backward, n.clone());
+        }
+        assert_eq!(forward, backward, "the same file whatever the order of creation");
+        let created: Vec<(&str, &str)> = forward
+            .iter()
+            .filter(|i| object::annotation(i, "internal.config.kubernetes.io/path") == Some(CREATED_FILE))
+            .map(|i| (object::name(i), object::annotation(i, "config.kubernetes.io/index").unwrap()))
+            .collect();
+        assert_eq!(created, [("c", "0"), ("s", "1")]);
+        assert_eq!(object::annotation(&forward[0], "internal.config.kubernetes.io/index"), Some("0"), "the input's own files untouched");
     }
 }
