@@ -79,6 +79,13 @@ enum Command {
         /// A function such as istio-injection.
         function: Option<String>,
     },
+    /// Write the recommended set-up into a new folder of your GitOps repository: the Chain
+    /// functionConfig (`kubeflow-krm.yaml`, to edit), a `kustomization.yaml` listing it (so the
+    /// folder goes in a `transformers:` list), and the JSON Schemas editors validate it with.
+    Init {
+        /// The folder to create (it must not exist, or be empty).
+        dir: PathBuf,
+    },
     /// Print a shell completion script: `source <(kubeflow-krm completion bash)`, or write it
     /// where your shell loads completions from.
     Completion {
@@ -127,6 +134,13 @@ pub fn main() -> i32 {
             }
         }
         Some(Command::Schema { kind, write: None }) => schema(kind.as_deref()),
+        Some(Command::Init { dir }) => match init(&dir) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                EXIT_ERROR
+            }
+        },
         Some(Command::Completion { shell }) => {
             clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "kubeflow-krm", &mut std::io::stdout());
             0
@@ -192,6 +206,35 @@ fn write_schemas(dir: &Path) -> anyhow::Result<()> {
     for f in functions::kinds() {
         std::fs::write(dir.join(format!("{}.json", f.kind())), schema_file_text(f))?;
     }
+    Ok(())
+}
+
+/// The recommended Chain, as `fn-configs/kubeflow-krm.yaml` has it.
+const CHAIN_CONFIG: &str = include_str!("../../../fn-configs/kubeflow-krm.yaml");
+
+/// `kubeflow-krm init DIR` (see [`Command::Init`]).
+fn init(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        anyhow::ensure!(dir.is_dir(), "{}: exists and is not a folder", dir.display());
+        anyhow::ensure!(std::fs::read_dir(dir)?.next().is_none(), "{}: the folder is not empty; nothing was written", dir.display());
+    }
+    std::fs::create_dir_all(dir.join("schemas"))?;
+    let (modeline, rest) = CHAIN_CONFIG.split_once('\n').expect("the Chain config has lines");
+    debug_assert!(modeline.starts_with("# yaml-language-server: $schema="));
+    std::fs::write(dir.join("kubeflow-krm.yaml"), format!("# yaml-language-server: $schema=schemas/Chain.json\n{rest}"))?;
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        "# The kubeflow-krm functions, in one Chain functionConfig: list this folder in the\n\
+         # `transformers:` of the kustomization that renders Kubeflow, or pass it to\n\
+         # `kubeflow-krm run INPUT --config <this folder>`.\nresources:\n- kubeflow-krm.yaml\n",
+    )?;
+    for f in functions::kinds() {
+        std::fs::write(dir.join("schemas").join(format!("{}.json", f.kind())), schema_file_text(f))?;
+    }
+    eprintln!(
+        "wrote {}: kubeflow-krm.yaml (edit its example values), kustomization.yaml, schemas/",
+        dir.display()
+    );
     Ok(())
 }
 

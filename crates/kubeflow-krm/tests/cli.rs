@@ -262,3 +262,24 @@ fn shell_completion_loads_in_bash() {
         assert_eq!(run(KRM, &["completion", shell], b"").status.code(), Some(0), "{shell}");
     }
 }
+
+/// `init DIR` writes a folder that works where it is put: the Chain, a kustomization listing it,
+/// and the schemas its modeline names; it never overwrites.
+#[test]
+fn init_writes_a_working_config_folder() {
+    let dir = std::env::temp_dir().join(format!("kfkrm-init-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    let out = run(KRM, &["init", d], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let chain = std::fs::read_to_string(dir.join("kubeflow-krm.yaml")).unwrap();
+    let schema = chain.lines().next().unwrap().strip_prefix("# yaml-language-server: $schema=").unwrap();
+    assert!(dir.join(schema).is_file(), "the modeline names {schema}, which init wrote");
+    let rendered = run(KRM, &["run", &repo("examples/kubeflow-gitops/base"), "--config", d], b"");
+    assert_eq!(rendered.status.code(), Some(0));
+    assert_eq!(rendered.stdout, std::fs::read(repo("tests/e2e/expected/run.yaml")).unwrap(), "the same render as fn-configs/");
+    let again = run(KRM, &["init", d], b"");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty; nothing was written"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
