@@ -214,6 +214,18 @@ if [ "$REAL" = 1 ]; then
   fi
 fi
 
+# The stand-in finds the binaries in target/release by itself, as its comment says.
+if [ "$REAL" = 0 ] && [ "$BIN" = "$ROOT/target/release" ]; then
+  if printf 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig: {apiVersion: fn.kubeflow-krm.dev/v1alpha1, kind: IstioInjection, metadata: {name: x}}\n' \
+      | env -u KFKRM_BIN "$ROOT/tests/e2e/bin/docker" run --rm -i "$REGISTRY/istio-injection:$VERSION" > "$TMP/standin.yaml" 2>&1 \
+      && grep -q 'kind: ResourceList' "$TMP/standin.yaml"; then
+    ok "tests/e2e/bin/docker without KFKRM_BIN runs target/release"
+  else
+    cat "$TMP/standin.yaml"
+    bad "tests/e2e/bin/docker without KFKRM_BIN"
+  fi
+fi
+
 # 8. The examples that cannot run here (Argo CD, Flux) are at least valid YAML.
 if python3 - "$ROOT/examples" <<'PY'
 import pathlib, sys, yaml
