@@ -8,7 +8,8 @@ use std::process::{Command, Output, Stdio};
 use krm_core::yaml;
 use serde_json::Value;
 
-/// Runs `bin` with `args`, writing `stdin` to it.
+/// Runs `bin` with `args`, writing `stdin` to it from another thread (so that a large input
+/// cannot deadlock against the child's output; a child that stops reading ends the write).
 pub fn run(bin: &str, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(bin)
         .args(args)
@@ -17,8 +18,14 @@ pub fn run(bin: &str, args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{bin}: {e}"));
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
+    let mut pipe = child.stdin.take().unwrap();
+    std::thread::scope(|scope| {
+        scope.spawn(move || match pipe.write_all(stdin) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other.unwrap(),
+        });
+        child.wait_with_output().unwrap()
+    })
 }
 
 /// A ResourceList holding one Namespace `kubeflow` (labelled `istio-injection: enabled` and

@@ -238,78 +238,6 @@ fn init(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<Value>> {
-    let mut items = Vec::new();
-    for input in inputs {
-        if input.as_os_str() == "-" {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
-            items.extend(yaml::parse_stream(&text).map_err(|e| anyhow::anyhow!("stdin: {e}"))?);
-        } else {
-            for file in yaml_files(input)? {
-                let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-                items.extend(yaml::parse_stream(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?);
-            }
-        }
-    }
-    for (i, item) in items.iter().enumerate() {
-        anyhow::ensure!(item.is_object(), "document {i} of the input is a {}, not a Kubernetes object", krm_core::object::type_name(item));
-    }
-    Ok(items)
-}
-
-/// The YAML files of a path: the file itself, or a folder's `*.yaml`/`*.yml`/`*.json` files,
-/// recursively in name order, without kustomize's and kpt's own files.
-fn yaml_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    if !path.is_dir() {
-        anyhow::ensure!(path.exists(), "{}: no such file or folder", path.display());
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
-    entries.sort();
-    let mut files = Vec::new();
-    for entry in entries {
-        let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if entry.is_dir() {
-            if !name.starts_with('.') {
-                files.extend(yaml_files(&entry)?);
-            }
-        } else if [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext))
-            && !["kustomization.yaml", "kustomization.yml", "Kptfile"].contains(&name)
-        {
-            files.push(entry);
-        }
-    }
-    Ok(files)
-}
-
-/// The functionConfig files to apply, in order: a file as it is; a folder through the
-/// `resources:` of its kustomization (as `fn-configs/` lists the functions in the recommended
-/// order), so `--config fn-configs` runs the same chain as `transformers: [fn-configs]`.
-fn config_files(configs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for path in configs {
-        if !path.is_dir() {
-            files.push(path.clone());
-            continue;
-        }
-        let k = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
-            .iter()
-            .map(|n| path.join(n))
-            .find(|p| p.exists())
-            .ok_or_else(|| anyhow::anyhow!("{}: a config folder needs a kustomization listing its functionConfigs", path.display()))?;
-        let text = std::fs::read_to_string(&k)?;
-        let doc = yaml::parse_document(&text).map_err(|e| anyhow::anyhow!("{}: {e}", k.display()))?;
-        let resources = doc.get("resources").and_then(Value::as_array).cloned().unwrap_or_default();
-        anyhow::ensure!(!resources.is_empty(), "{}: lists no resources", k.display());
-        for r in resources {
-            let name = r.as_str().ok_or_else(|| anyhow::anyhow!("{}: resources must be paths", k.display()))?;
-            files.extend(config_files(&[path.join(name)])?);
-        }
-    }
-    Ok(files)
-}
-
 /// "33 info, 2 warnings": the results counted by severity, as the summary lines say them.
 pub fn counts(results: &[KrmResult]) -> String {
     let n = |s: Severity| results.iter().filter(|r| r.severity == s).count();
@@ -326,14 +254,13 @@ pub fn counts(results: &[KrmResult]) -> String {
 
 fn run(inputs: &[PathBuf], configs: &[PathBuf], report: Option<ReportFormat>, check: bool, output: Option<&Path>) -> anyhow::Result<i32> {
     function::quiet_panics();
-    let mut rl = ResourceList::new(read_inputs(inputs)?);
+    let mut rl = ResourceList::new(crate::files::read_inputs(inputs)?);
     let original = (check || report.is_some()).then(|| rl.items.clone());
     let mut reports = Vec::new();
     let mut failed = false;
     let mut stderr = std::io::stderr().lock();
-    for path in config_files(configs)? {
+    for (path, text) in crate::files::config_files(configs)? {
         let path = &path;
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let docs = yaml::parse_stream(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         anyhow::ensure!(!docs.is_empty(), "{}: no functionConfig in the file", path.display());
         for fc in docs {

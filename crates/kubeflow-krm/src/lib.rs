@@ -5,6 +5,7 @@
 //! - [`functions`]: the registry of every function, in the recommended order, by kind and name;
 //! - [`cli`]: the `kubeflow-krm` binary: a KRM function that dispatches on the functionConfig's
 //!   kind, and `run`, `schema`, `fmt` and `help` for people;
+//! - [`files`]: what `run` reads (the load restrictor: roots, regular files, a size bound);
 //! - [`report`]: what `run --report` and `run --check` print about a change.
 //!
 //! The functions themselves live in their own crates under `functions/`; the KRM core in
@@ -12,5 +13,6 @@
 
 pub mod chain;
 pub mod cli;
+pub mod files;
 pub mod functions;
 pub mod report;
