@@ -130,7 +130,7 @@ mod tests {
         let kustomize = json!({"kind": "ConfigMap", "metadata": {"name": "b", "annotations": {"kustomize.config.k8s.io/id": "kind: ConfigMap\nname: b\n", "internal.config.kubernetes.io/index": "0"}}});
         let bare = json!({"kind": "ConfigMap", "metadata": {"name": "c"}});
         assert!(under_kpt(&[kpt.clone(), bare.clone()]));
-        assert!(!under_kpt(&[kustomize.clone()]));
+        assert!(!under_kpt(std::slice::from_ref(&kustomize)));
         assert!(!under_kpt(&[kpt, kustomize]), "kustomize's mark wins");
         assert!(!under_kpt(&[bare]), "a plain ResourceList (kubeflow-krm run, tests) prints to stderr");
         assert!(!under_kpt(&[]));

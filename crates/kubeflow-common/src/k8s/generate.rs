@@ -57,10 +57,9 @@ pub fn insert(items: &mut Vec<Value>, mut item: Value) -> usize {
     let index = items.iter().position(|i| key(i) > k).unwrap_or(items.len());
     items.insert(index, item);
     if kpt {
-        let mut n = 0;
-        for i in items.iter_mut().filter(|i| object::annotation(i, PATH_ANNOTATIONS[1]) == Some(CREATED_FILE)) {
+        let created = items.iter_mut().filter(|i| object::annotation(i, PATH_ANNOTATIONS[1]) == Some(CREATED_FILE));
+        for (n, i) in created.enumerate() {
             set_annotations(i, &INDEX_ANNOTATIONS, &n.to_string());
-            n += 1;
         }
     }
     index
