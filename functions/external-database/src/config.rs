@@ -393,12 +393,15 @@ pub fn host_problem(host: &str) -> Option<String> {
     None
 }
 
-/// True for a database name MySQL takes unquoted: `[A-Za-z0-9_$]`, 1-64 characters, not only
-/// digits.
+/// True for a database name this function writes: `[A-Za-z0-9_]`, 1-64 characters, not only
+/// digits. MySQL also takes `$` unquoted, but Kubernetes expands `$(VAR)` and `$$` in the env
+/// values and args the name is written into (`kf$$db` and `kf$db` would become one database at
+/// run time, and a name could smuggle in a variable reference), and none of Kubeflow's names
+/// needs it.
 pub fn is_database_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
+        && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
         && !name.bytes().all(|c| c.is_ascii_digit())
 }
 
@@ -449,10 +452,21 @@ impl Validate for ExternalDatabaseConfig {
         ]));
         for (i, which) in DatabaseOf::ALL.iter().enumerate() {
             let name = self.databases.get(*which);
+            if name.contains('$') {
+                errors.push(ConfigError::new(
+                    which.field(),
+                    format!(
+                        "{name:?} holds '$': Kubernetes expands $(VAR) and $$ in the env values and args a database name \
+                         is written into, so the name the component uses would differ from the one given; use letters, \
+                         digits and '_'"
+                    ),
+                ));
+                continue;
+            }
             if !is_database_name(name) {
                 errors.push(ConfigError::new(
                     which.field(),
-                    format!("{name:?} is not a MySQL database name (1-64 of letters, digits, '_' and '$', not only digits)"),
+                    format!("{name:?} is not a MySQL database name (1-64 of letters, digits and '_', not only digits)"),
                 ));
                 continue;
             }
@@ -600,10 +614,10 @@ mod tests {
 
     #[test]
     fn database_names_and_object_names() {
-        for ok in ["mlpipeline", "model_registry", "a$b", "Db1"] {
+        for ok in ["mlpipeline", "model_registry", "Db1"] {
             assert!(is_database_name(ok), "{ok}");
         }
-        for bad in ["", "123", "my-db", "a.b", &"x".repeat(65)] {
+        for bad in ["", "123", "my-db", "a.b", "a$b", "kf$$db", &"x".repeat(65)] {
             assert!(!is_database_name(bad), "{bad}");
         }
         assert_eq!(object_name_of("model_registry"), "kubeflow-model-registry");
