@@ -64,8 +64,14 @@ pub struct Issuer {
     pub from_headers: Vec<FromHeader>,
     /// Claims a token of this issuer must carry: claim name → allowed values (a token whose claim
     /// is missing or not one of the values is denied).
+    /// Exact values only: `*` is refused here (Istio reads it as a wildcard).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub required_claims: IndexMap<String, Vec<String>>,
+    /// Like `requiredClaims`, but each value is an Istio pattern: `prefix*`, `*suffix` or `*`
+    /// (any value). A pattern admits values nobody listed (`my-org*` admits `my-org-evil`), so
+    /// each one gets a warning, and patterns never count as the pin GitHub Actions issuers need.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub required_claim_patterns: IndexMap<String, Vec<String>>,
 }
 
 /// A claim copied to a request header.
@@ -377,10 +383,32 @@ impl Issuer {
                 ));
             }
         }
-        for (claim, values) in &self.required_claims {
-            let here = key_path(&format!("{at}.requiredClaims"), claim);
+        for (field, map, patterns) in [("requiredClaims", &self.required_claims, false), ("requiredClaimPatterns", &self.required_claim_patterns, true)] {
+            check_claims(&format!("{at}.{field}"), map, patterns, errors);
+        }
+    }
+}
+
+/// What an Istio pattern admits, in words.
+fn pattern_scope(pattern: &str) -> String {
+    if pattern == "*" {
+        "exists (any value at all)".into()
+    } else if let Some(prefix) = pattern.strip_suffix('*') {
+        format!("starts with {prefix:?}")
+    } else if let Some(suffix) = pattern.strip_prefix('*') {
+        format!("ends with {suffix:?}")
+    } else {
+        format!("equals {pattern:?}")
+    }
+}
+
+/// Checks `requiredClaims` (exact values) or `requiredClaimPatterns` (Istio patterns).
+fn check_claims(field: &str, map: &IndexMap<String, Vec<String>>, patterns: bool, errors: &mut Vec<ConfigError>) {
+    {
+        for (claim, values) in map {
+            let here = key_path(field, claim);
             if claim.is_empty() {
-                errors.push(ConfigError::new(format!("{at}.requiredClaims"), "a claim name must not be empty"));
+                errors.push(ConfigError::new(field, "a claim name must not be empty"));
                 continue;
             }
             if claim.contains(['[', ']']) || claim.chars().any(char::is_whitespace) {
@@ -392,6 +420,20 @@ impl Issuer {
             for (i, v) in values.iter().enumerate() {
                 if v.is_empty() {
                     errors.push(ConfigError::new(format!("{here}[{i}]"), "must not be empty"));
+                } else if !patterns && v.contains('*') {
+                    errors.push(ConfigError::new(
+                        format!("{here}[{i}]"),
+                        format!(
+                            "{v:?} holds '*', which Istio reads as a wildcard ({v:?} admits values nobody listed, \
+                             such as my-org-evil for my-org*): requiredClaims pins exact values; put patterns in \
+                             requiredClaimPatterns, which warns about each"
+                        ),
+                    ));
+                } else if patterns && (v.len() > 1 && v[1..v.len() - 1].contains('*') || v.matches('*').count() > 1) {
+                    errors.push(ConfigError::new(
+                        format!("{here}[{i}]"),
+                        format!("{v:?}: Istio takes one '*', at the start or the end of a value (prefix*, *suffix or *)"),
+                    ));
                 }
             }
         }
@@ -450,6 +492,14 @@ impl Validate for AddRequestAuthenticationConfig {
                     format!("issuers[{i}].requiredClaims"),
                     "pins no repository or owner: any workflow on GitHub can request a token for any audience, so set requiredClaims on repository_owner (or repository_owner_id, repository)",
                 ));
+            }
+            for (claim, values) in &issuer.required_claim_patterns {
+                for (j, v) in values.iter().enumerate() {
+                    warnings.push(ConfigError::new(
+                        format!("{}[{j}]", key_path(&format!("issuers[{i}].requiredClaimPatterns"), claim)),
+                        format!("the pattern {v:?} admits every {claim} value that {}: make sure nobody else can get such a value", pattern_scope(v)),
+                    ));
+                }
             }
         }
         warnings

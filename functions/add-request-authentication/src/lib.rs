@@ -206,12 +206,13 @@ fn desired_objects(config: &AddRequestAuthenticationConfig) -> Vec<Desired> {
                 selector_text(&config.selector)
             ),
         });
-        if issuer.required_claims.is_empty() {
+        if issuer.required_claims.is_empty() && issuer.required_claim_patterns.is_empty() {
             continue;
         }
         let rules = issuer
             .required_claims
             .iter()
+            .chain(&issuer.required_claim_patterns)
             .map(|(claim, values)| Rule {
                 from: vec![From { source: Source { request_principals: vec![principal_pattern(&issuer.issuer)] } }],
                 when: vec![Condition { key: format!("request.auth.claims[{claim}]"), not_values: values.clone() }],
@@ -224,8 +225,12 @@ fn desired_objects(config: &AddRequestAuthenticationConfig) -> Vec<Desired> {
             metadata: metadata(name.clone(), config),
             spec: AuthorizationPolicySpec { selector: selector(), action: "DENY", rules },
         };
-        let claims: Vec<String> =
-            issuer.required_claims.iter().map(|(c, v)| format!("{c} in [{}]", v.join(", "))).collect();
+        let claims: Vec<String> = issuer
+            .required_claims
+            .iter()
+            .map(|(c, v)| format!("{c} in [{}]", v.join(", ")))
+            .chain(issuer.required_claim_patterns.iter().map(|(c, v)| format!("{c} matches [{}]", v.join(", "))))
+            .collect();
         out.push(Desired {
             issuer: i,
             kind: AUTHORIZATION_POLICY,
