@@ -307,6 +307,39 @@ impl Issuer {
         parse_url(&self.issuer).is_ok_and(|u| u.host.eq_ignore_ascii_case(GITHUB_ACTIONS_HOST))
     }
 
+    /// An issuer on an in-cluster host (dex at `dex.auth.svc.cluster.local`, the Kubernetes API
+    /// at `kubernetes.default.svc`) names identities inside this cluster: its keys must come
+    /// from inside the cluster too (its own host, or an in-cluster JWKS proxy such as Kubeflow's
+    /// m2m `cluster-jwks-proxy`). Inline keys, or keys from an outside host, would let whoever
+    /// holds them mint Kubeflow identities, whatever else the input holds.
+    fn check_in_cluster_keys(&self, at: &str, errors: &mut Vec<ConfigError>) {
+        let Ok(issuer) = parse_url(&self.issuer) else { return };
+        if !is_in_cluster_host(issuer.host) {
+            return;
+        }
+        let why = format!(
+            "{} is an in-cluster issuer, so its keys must come from an in-cluster address (its own host, or an in-cluster \
+             JWKS proxy such as Kubeflow's cluster-jwks-proxy)",
+            self.issuer
+        );
+        if self.jwks.is_some() {
+            errors.push(ConfigError::new(
+                format!("{at}.jwks"),
+                format!("{why}: an inline key set would let whoever holds its private key mint tokens of that issuer; use jwksUri"),
+            ));
+        }
+        if let Some(uri) = &self.jwks_uri {
+            if let Ok(u) = parse_url(uri) {
+                if !is_in_cluster_host(u.host) {
+                    errors.push(ConfigError::new(
+                        format!("{at}.jwksUri"),
+                        format!("{why}, not from {}: keys from outside would let their holder mint tokens of that issuer", u.host),
+                    ));
+                }
+            }
+        }
+    }
+
     fn validate(&self, at: &str, errors: &mut Vec<ConfigError>) {
         let field = |f: &str| format!("{at}.{f}");
         if !is_dns_label(&self.name) {
@@ -342,6 +375,7 @@ impl Issuer {
                 }
             }
         }
+        self.check_in_cluster_keys(at, errors);
         if self.audiences.is_empty() {
             errors.push(ConfigError::new(
                 field("audiences"),
