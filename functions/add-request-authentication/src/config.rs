@@ -307,6 +307,28 @@ impl Issuer {
         parse_url(&self.issuer).is_ok_and(|u| u.host.eq_ignore_ascii_case(GITHUB_ACTIONS_HOST))
     }
 
+    /// Kubeflow takes `kubeflow-userid` as the user: an issuer that fills it from `email` makes
+    /// anyone who can set an email at that identity provider, unverified, any Kubeflow user.
+    /// Quiet when a pin narrows it: `email_verified: ["true"]`, an `email` (or `hd`, Google's
+    /// hosted domain) pin or pattern, or a `groups` pin.
+    fn unverified_identity(&self) -> Option<String> {
+        let from_email = self.output_claim_to_headers.iter().any(|c| c.header.eq_ignore_ascii_case("kubeflow-userid") && c.claim == "email");
+        if !from_email {
+            return None;
+        }
+        let pinned = |claim: &str| self.required_claims.contains_key(claim) || self.required_claim_patterns.contains_key(claim);
+        let verified = self.required_claims.get("email_verified").is_some_and(|v| v.iter().all(|x| x == "true"));
+        if verified || pinned("email") || pinned("hd") || pinned("groups") {
+            return None;
+        }
+        Some(format!(
+            "{} fills kubeflow-userid from the email claim and nothing narrows it: where users can set an unverified email at \
+             that identity provider, anyone becomes any Kubeflow user. Pin requiredClaims email_verified: [\"true\"] (or the \
+             email domain in requiredClaimPatterns, or groups); for GitHub Actions, map sub or repository instead",
+            self.issuer
+        ))
+    }
+
     /// An issuer on an in-cluster host (dex at `dex.auth.svc.cluster.local`, the Kubernetes API
     /// at `kubernetes.default.svc`) names identities inside this cluster: its keys must come
     /// from inside the cluster too (its own host, or an in-cluster JWKS proxy such as Kubeflow's
@@ -526,6 +548,9 @@ impl Validate for AddRequestAuthenticationConfig {
                     format!("issuers[{i}].requiredClaims"),
                     "pins no repository or owner: any workflow on GitHub can request a token for any audience, so set requiredClaims on repository_owner (or repository_owner_id, repository)",
                 ));
+            }
+            if let Some(w) = issuer.unverified_identity() {
+                warnings.push(ConfigError::new(format!("issuers[{i}].outputClaimToHeaders"), w));
             }
             for (claim, values) in &issuer.required_claim_patterns {
                 for (j, v) in values.iter().enumerate() {
