@@ -32,6 +32,7 @@ impl Function for CentralizeCredentials {
     fn process(config: &CentralizeCredentialsConfig, items: &mut Vec<Value>) -> Vec<KrmResult> {
         let target = config.target();
         let mut results = Vec::new();
+        warn_unmatched_extra_consumers(config, items, &mut results);
         credentials::centralize(items, &target, &mut results);
         if config.remove_replaced_secrets {
             credentials::remove_replaced_secrets(items, &target, &mut results);
@@ -47,6 +48,24 @@ impl Function for CentralizeCredentials {
     fn claims(config: &CentralizeCredentialsConfig, items: &[Value]) -> Vec<KrmResult> {
         let target = config.target();
         credentials::namespace_results(&credentials::central_usage(items, &target), &target)
+    }
+}
+
+/// An `extraConsumers` entry whose Secret is neither in the input nor read by anything in it
+/// rewires nothing: most likely a typo; a warning names the entry (checked before the rewiring,
+/// which removes the references).
+fn warn_unmatched_extra_consumers(config: &CentralizeCredentialsConfig, items: &[Value], results: &mut Vec<KrmResult>) {
+    for (i, e) in config.extra_consumers.iter().enumerate() {
+        let defined = items.iter().any(|item| Selector::core("Secret").named(&e.secret).matches(item));
+        if !defined && !credentials::is_referenced(items, credentials::RefKind::Secret, &e.secret) {
+            results.push(
+                KrmResult::warning(format!(
+                    "no Secret {} in the input and nothing reads one: this entry rewires nothing (a typo, or a Secret of another layer?)",
+                    e.secret
+                ))
+                .at(format!("extraConsumers[{i}].secret")),
+            );
+        }
     }
 }
 

@@ -43,6 +43,7 @@ impl Function for IstioInjection {
         if config.create_namespaces {
             create_namespaces(&plan, items, &mut results);
         }
+        warn_unmatched_names(config, items, &mut results);
         if config.profiles {
             label_profiles(&plan, items, &mut results);
         }
@@ -50,6 +51,29 @@ impl Function for IstioInjection {
             warn_sidecar_workloads(&plan, items, &mut results);
         }
         results
+    }
+}
+
+/// A name without glob characters in `namespaces` or `excludeNamespaces` that no Namespace of
+/// the output has is most likely a typo (`kubeflw`) or a namespace of another release
+/// (`kubeflow-system` before 1.10): a warning each, naming the field, instead of a silent pass.
+fn warn_unmatched_names(config: &IstioInjectionConfig, items: &[Value], results: &mut Vec<KrmResult>) {
+    let present: std::collections::HashSet<&str> =
+        items.iter().filter(|i| Selector::core("Namespace").matches(i)).map(object::name).collect();
+    for (field, names) in [("namespaces", &config.namespaces), ("excludeNamespaces", &config.exclude_namespaces)] {
+        for (i, name) in names.iter().enumerate() {
+            if name.contains(['*', '?', '[']) || present.contains(name.as_str()) {
+                continue;
+            }
+            results.push(
+                KrmResult::warning(format!(
+                    "no Namespace {name} in the input: nothing was {} for it (a typo, a namespace of another Kubeflow release, \
+                     or one defined in another kustomize layer?)",
+                    if field == "namespaces" { "labelled" } else { "excluded" }
+                ))
+                .at(format!("{field}[{i}]")),
+            );
+        }
     }
 }
 
