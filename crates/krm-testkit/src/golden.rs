@@ -26,6 +26,14 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository root")
 }
 
+/// The items of the shared fixtures `tests/fixtures/<name>.yaml`, one stream after the other.
+pub fn fixtures(names: &[&str]) -> Vec<serde_json::Value> {
+    names
+        .iter()
+        .flat_map(|n| yaml::parse_stream(&read(&root().join(format!("tests/fixtures/{n}.yaml")))).unwrap())
+        .collect()
+}
+
 /// The case folders under `dir`, in name order.
 fn cases(dir: &Path) -> Vec<PathBuf> {
     let mut cases = Vec::new();

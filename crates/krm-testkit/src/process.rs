@@ -55,3 +55,48 @@ pub fn assert_refused(bin: &str, input: &[u8], expected: &str) -> Value {
     assert_eq!(rl["results"][0]["severity"], "error");
     rl
 }
+
+/// An IstioInjection functionConfig in ambient mode: the good config of the process checks
+/// below, which every binary that runs istio-injection (its own and `kubeflow-krm`) must pass.
+pub const AMBIENT: &str = "apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjection\nmetadata:\n  name: x\nmode: ambient\n";
+
+/// A good run: exit 0, the Namespace labelled, a string that reads as a boolean in YAML 1.1
+/// still a string, an info result, nothing on stderr.
+pub fn check_transforms_and_exits_zero(bin: &str) {
+    let out = run(bin, &[], resource_list(AMBIENT).as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let rl = stdout_rl(&out);
+    assert_eq!(rl["items"][0]["metadata"]["labels"]["istio.io/dataplane-mode"], "ambient");
+    assert_eq!(rl["items"][0]["metadata"]["labels"]["note"], "on", "a string stays a string");
+    assert!(std::str::from_utf8(&out.stdout).unwrap().contains("note: \"on\""));
+    assert_eq!(rl["results"][0]["severity"], "info");
+    assert!(out.stderr.is_empty(), "infos are not printed on stderr");
+}
+
+/// Config errors (an unknown field, a bad enum value, a bad combination) are refused with the
+/// items unchanged.
+pub fn check_config_errors_return_items_unchanged(bin: &str) {
+    let cases = [
+        ("mode: ambient\nnamespaces: [kubeflow]\nnamespace: x\n", "unknown field `namespace`"),
+        ("mode: ambiant\n", "unknown variant `ambiant`"),
+        ("revision: 1-29\nmode: ambient\n", "revision"),
+    ];
+    for (body, expected) in cases {
+        let config = format!("apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjection\nmetadata:\n  name: x\n{body}");
+        let rl = assert_refused(bin, resource_list(&config).as_bytes(), expected);
+        assert_eq!(rl["items"][0]["metadata"]["labels"]["istio-injection"], "enabled", "items unchanged");
+    }
+}
+
+/// Two items that are one object are refused, and come back as they were.
+pub fn check_duplicate_items_refused(bin: &str) {
+    let input = resource_list(AMBIENT).replacen("items:\n", "items:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: kubeflow\n", 1);
+    let rl = assert_refused(bin, input.as_bytes(), "items[1] is the same object as items[0]");
+    assert_eq!(rl["items"].as_array().unwrap().len(), 2);
+    assert_eq!(rl["items"][1]["metadata"]["labels"]["istio-injection"], "enabled", "items unchanged");
+}
+
+/// No functionConfig is an error.
+pub fn check_missing_function_config(bin: &str) {
+    assert_refused(bin, b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n", "missing functionConfig");
+}

@@ -5,15 +5,7 @@
 use krm_core::{DynFunction, yaml};
 use serde_json::{Value, json};
 
-fn fixture(names: &[&str]) -> Vec<Value> {
-    names
-        .iter()
-        .flat_map(|n| {
-            let path = format!("{}/../../tests/fixtures/{n}.yaml", env!("CARGO_MANIFEST_DIR"));
-            yaml::parse_stream(&std::fs::read_to_string(path).unwrap()).unwrap()
-        })
-        .collect()
-}
+use krm_testkit::golden::fixtures as fixture;
 
 fn run(kind: &str, config: &Value, items: &mut Vec<Value>) {
     let f = kubeflow_krm::functions::by_kind(kind).unwrap();

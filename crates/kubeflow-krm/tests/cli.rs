@@ -10,37 +10,20 @@
 
 use krm_core::yaml;
 use krm_testkit::golden::root;
-use krm_testkit::process::{assert_refused, resource_list, run, stdout_rl};
+use krm_testkit::process::{self, assert_refused, resource_list, run};
 use serde_json::Value;
 
 const KRM: &str = env!("CARGO_BIN_EXE_kubeflow-krm");
 
-const GOOD: &str = "apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjection\nmetadata:\n  name: x\nmode: ambient\n";
 
 #[test]
 fn transforms_and_exits_zero() {
-    let out = run(KRM, &[], resource_list(GOOD).as_bytes());
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let rl = stdout_rl(&out);
-    assert_eq!(rl["items"][0]["metadata"]["labels"]["istio.io/dataplane-mode"], "ambient");
-    assert_eq!(rl["items"][0]["metadata"]["labels"]["note"], "on", "a string stays a string");
-    assert!(std::str::from_utf8(&out.stdout).unwrap().contains("note: \"on\""));
-    assert_eq!(rl["results"][0]["severity"], "info");
-    assert!(out.stderr.is_empty(), "infos are not printed on stderr");
+    process::check_transforms_and_exits_zero(KRM);
 }
 
 #[test]
 fn config_errors_return_items_unchanged() {
-    let cases = [
-        ("mode: ambient\nnamespaces: [kubeflow]\nnamespace: x\n", "unknown field `namespace`"),
-        ("mode: ambiant\n", "unknown variant `ambiant`"),
-        ("revision: 1-29\nmode: ambient\n", "revision"),
-    ];
-    for (body, expected) in cases {
-        let config = format!("apiVersion: fn.kubeflow-krm.dev/v1alpha1\nkind: IstioInjection\nmetadata:\n  name: x\n{body}");
-        let rl = assert_refused(KRM, resource_list(&config).as_bytes(), expected);
-        assert_eq!(rl["items"][0]["metadata"]["labels"]["istio-injection"], "enabled", "items unchanged");
-    }
+    process::check_config_errors_return_items_unchanged(KRM);
 }
 
 #[test]
@@ -51,16 +34,12 @@ fn wrong_kind() {
 
 #[test]
 fn two_items_that_are_one_object_are_refused_and_returned_unchanged() {
-    let input = resource_list(GOOD).replacen("items:\n", "items:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: kubeflow\n", 1);
-    let rl = assert_refused(KRM, input.as_bytes(), "items[1] is the same object as items[0]");
-    assert_eq!(rl["items"].as_array().unwrap().len(), 2);
-    assert_eq!(rl["items"][1]["metadata"]["labels"]["istio-injection"], "enabled", "items unchanged");
+    process::check_duplicate_items_refused(KRM);
 }
 
 #[test]
 fn missing_function_config() {
-    let input = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n";
-    assert_refused(KRM, input, "missing functionConfig");
+    process::check_missing_function_config(KRM);
 }
 
 #[test]

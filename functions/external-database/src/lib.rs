@@ -318,18 +318,9 @@ fn namespace_of(items: &[Value], active: &[Component]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use krm_core::DynFunction;
-    use krm_core::yaml;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
-    fn fixture(names: &[&str]) -> Vec<Value> {
-        names
-            .iter()
-            .flat_map(|n| {
-                let path = format!("{}/../../tests/fixtures/{n}.yaml", env!("CARGO_MANIFEST_DIR"));
-                yaml::parse_stream(&std::fs::read_to_string(path).unwrap()).unwrap()
-            })
-            .collect()
-    }
+    use krm_testkit::golden::fixtures as fixture;
 
     /// Local-config items are never touched, and the function's own output is left as it is.
     #[test]
