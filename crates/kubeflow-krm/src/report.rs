@@ -68,7 +68,7 @@ impl LineChanges {
         let b: Vec<&str> = new.lines().collect();
         let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
         let suffix = a[prefix..].iter().rev().zip(b[prefix..].iter().rev()).take_while(|(x, y)| x == y).count();
-        let lines = |v: &[&str]| v.iter().map(|l| if masked { MASK.to_string() } else { (*l).to_string() }).collect();
+        let lines = |v: &[&str]| v.iter().map(|l| if masked { MASK.to_string() } else { scrub(l) }).collect();
         LineChanges { removed: lines(&a[prefix..a.len() - suffix]), added: lines(&b[prefix..b.len() - suffix]) }
     }
 }
@@ -124,14 +124,108 @@ pub fn compare(function: &str, config: &str, before: &[Value], after: &[Value]) 
     report
 }
 
-/// True for an env variable name that holds a credential.
+/// True for an env variable name that holds a credential. Not: a path to one (`*_FILE`,
+/// `*_PATH`, `GOOGLE_APPLICATION_CREDENTIALS`) or the profile controller's mode switch
+/// `OBJECT_STORE_CREDENTIALS` (`secret` or `fromEnvironment`), which a reviewer must see.
 fn is_credential_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["PASSWORD", "SECRET", "ACCESS_KEY", "ACCESSKEY", "TOKEN", "CREDENTIAL", "_KEY"].iter().any(|w| upper.contains(w))
+    let not_secret = upper.ends_with("_FILE")
+        || upper.ends_with("_PATH")
+        || ["OBJECT_STORE_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS"].contains(&upper.as_str());
+    !not_secret && ["PASSWORD", "SECRET", "ACCESS_KEY", "ACCESSKEY", "TOKEN", "CREDENTIAL", "_KEY"].iter().any(|w| upper.contains(w))
 }
 
+/// True for a value that says nothing secret: empty (the default credential chain) or only
+/// `$(VAR)` references, which Kubernetes fills from elsewhere.
+fn is_harmless(s: &str) -> bool {
+    s.is_empty() || is_reference(s)
+}
+
+/// `$(VAR)` references and nothing else (`$(MYSQL_USER_NAME):$(MYSQL_ROOT_PASSWORD)` is not).
+fn is_reference(s: &str) -> bool {
+    let mut rest = s;
+    if rest.is_empty() {
+        return false;
+    }
+    while let Some(after) = rest.strip_prefix("$(") {
+        match after.find(')') {
+            Some(end) if end > 0 => rest = &after[end + 1..],
+            _ => return false,
+        }
+    }
+    rest.is_empty()
+}
+
+/// A value for the report: masked where `masked` (but an empty or `$(VAR)` string is shown: it
+/// is no secret, and a reviewer checks that no static key remains), otherwise with the passwords
+/// inside strings masked (see [`scrub`]).
 fn show(value: &Value, masked: bool) -> String {
-    if masked { MASK.to_string() } else { serde_json::to_string(value).expect("a value serializes") }
+    let shown = match value {
+        Value::String(s) if masked && is_harmless(s) => value.clone(),
+        _ if masked => return MASK.to_string(),
+        _ => scrub_value(value),
+    };
+    serde_json::to_string(&shown).expect("a value serializes")
+}
+
+/// Flag names whose value is a secret: `--mysql_config_password`, `--db_password`,
+/// `--client-secret`, `--token`.
+fn is_secret_flag(flag: &str) -> bool {
+    let name = flag.trim_start_matches('-').to_ascii_uppercase().replace('-', "_");
+    flag.starts_with('-') && is_credential_name(&name)
+}
+
+/// Masks the passwords in one string: a secret flag's `=value`, and the password of a
+/// `user:password@host` (a DSN such as `root:PASSWORD@tcp(mysql:3306)/db`). `$(VAR)` references
+/// are kept: they are not the secret.
+pub fn scrub(s: &str) -> String {
+    s.split(' ')
+        .map(|token| {
+            if let Some((flag, value)) = token.split_once('=') {
+                if is_secret_flag(flag) && !is_harmless(value) {
+                    return format!("{flag}={MASK}");
+                }
+            }
+            scrub_userinfo(token)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `user:password@` inside a token: the password masked unless it is a `$(VAR)` reference.
+fn scrub_userinfo(token: &str) -> String {
+    let Some(at) = token.rfind('@') else { return token.to_string() };
+    let head = &token[..at];
+    // The user information starts after a `scheme://`, a flag's `=`, or at the start.
+    let start = head.rfind("://").map(|i| i + 3).or_else(|| head.rfind('=').map(|i| i + 1)).unwrap_or(0);
+    let Some(colon) = head[start..].find(':').map(|i| start + i) else { return token.to_string() };
+    let password = &head[colon + 1..];
+    if password.is_empty() || is_reference(password) || password.contains('/') {
+        return token.to_string();
+    }
+    format!("{}{MASK}{}", &token[..colon + 1], &token[at..])
+}
+
+/// [`scrub`] over every string of a value; in a list, the value after a secret flag given on
+/// its own (`["--db_password", "PASSWORD"]`) is masked too.
+fn scrub_value(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(scrub(s)),
+        Value::Array(list) => {
+            let mut out = Vec::with_capacity(list.len());
+            let mut after_flag = false;
+            for v in list {
+                out.push(match v {
+                    Value::String(s) if after_flag && !is_harmless(s) => Value::String(MASK.into()),
+                    other => scrub_value(other),
+                });
+                after_flag = v.as_str().is_some_and(|s| !s.contains('=') && is_secret_flag(s));
+            }
+            Value::Array(out)
+        }
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), scrub_value(v))).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Masking state while walking: inside a Secret item, and whether this subtree is masked.
@@ -205,7 +299,8 @@ fn masked_child(key: &str, map: &serde_json::Map<String, Value>) -> bool {
 fn redact(entry: &Value) -> Value {
     let mut e = entry.clone();
     if let Some(map) = e.as_object_mut() {
-        if map.get("name").and_then(Value::as_str).is_some_and(is_credential_name) && map.contains_key("value") {
+        let literal = map.get("value").and_then(Value::as_str).is_some_and(|v| !is_harmless(v));
+        if map.get("name").and_then(Value::as_str).is_some_and(is_credential_name) && literal {
             map.insert("value".into(), Value::String(MASK.into()));
         }
     }
@@ -305,5 +400,34 @@ mod tests {
         assert!(text.contains("spec.env[name=MINIO_SECRET_KEY].value: (masked) -> (absent)"), "{text}");
         assert!(text.contains("+ v1 Namespace n"), "{text}");
         assert!(text.contains("total, input to output: 2 changed (4 fields), 1 added, 0 removed"), "{text}");
+    }
+
+    #[test]
+    fn passwords_in_args_and_dsns_are_masked_and_references_shown() {
+        assert_eq!(scrub("--embedmd-database-dsn=root:s3cret@tcp(mysql:3306)/db?tls=true"), "--embedmd-database-dsn=root:(masked)@tcp(mysql:3306)/db?tls=true");
+        assert_eq!(scrub("--embedmd-database-dsn=$(MYSQL_USER_NAME):$(MYSQL_ROOT_PASSWORD)@tcp(db:3306)/mr"), "--embedmd-database-dsn=$(MYSQL_USER_NAME):$(MYSQL_ROOT_PASSWORD)@tcp(db:3306)/mr");
+        assert_eq!(scrub("--mysql_config_password=pw --mysql_config_host=db"), "--mysql_config_password=(masked) --mysql_config_host=db");
+        assert_eq!(scrub("--db_password=$(DB_PASSWORD)"), "--db_password=$(DB_PASSWORD)");
+        assert_eq!(scrub("mysql://user:pw@db:3306/x"), "mysql://user:(masked)@db:3306/x");
+        assert_eq!(scrub("https://example.com/a@b"), "https://example.com/a@b", "no user information");
+        assert_eq!(scrub("user@example.com"), "user@example.com");
+        let args = json!(["--db_password", "pw", "--db_host", "db", "--client-secret", "$(SECRET)"]);
+        assert_eq!(scrub_value(&args), json!(["--db_password", "(masked)", "--db_host", "db", "--client-secret", "$(SECRET)"]));
+    }
+
+    #[test]
+    fn empty_and_non_secret_values_are_shown() {
+        let before = vec![json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ui", "namespace": "kubeflow"},
+            "spec": {"env": [{"name": "AWS_ACCESS_KEY_ID", "value": "minio"}, {"name": "OBJECT_STORE_CREDENTIALS", "value": "secret"}],
+                     "args": ["--mysql_config_password=pw1"]}})];
+        let after = vec![json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ui", "namespace": "kubeflow"},
+            "spec": {"env": [{"name": "AWS_ACCESS_KEY_ID", "value": ""}, {"name": "OBJECT_STORE_CREDENTIALS", "value": "fromEnvironment"}],
+                     "args": ["--mysql_config_password=pw2"]}})];
+        let r = compare("f", "f.yaml", &before, &after);
+        let text = to_text(&[r], &compare("all", "", &before, &after));
+        assert!(text.contains("env[name=AWS_ACCESS_KEY_ID].value: (masked) -> \"\""), "{text}");
+        assert!(text.contains("env[name=OBJECT_STORE_CREDENTIALS].value: \"secret\" -> \"fromEnvironment\""), "{text}");
+        assert!(text.contains("spec.args: [\"--mysql_config_password=(masked)\"] -> [\"--mysql_config_password=(masked)\"]"), "{text}");
+        assert!(!text.contains("pw1") && !text.contains("pw2") && !text.contains("minio"), "{text}");
     }
 }

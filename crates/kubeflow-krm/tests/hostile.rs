@@ -119,8 +119,13 @@ fn base_with_marker() -> Vec<Value> {
         }
     }
     let literal = |name: &str| json!({"name": name, "value": MARKER});
-    items.push(deployment("ml-pipeline-ui", json!({"template": {"spec": {"containers": [{"name": "ml-pipeline-ui",
-        "env": [literal("MINIO_SECRET_KEY"), literal("MINIO_ACCESS_KEY"), literal("AWS_SECRET_ACCESS_KEY")]}]}}})));
+    // The UI's own Deployment (the AWS variables count as credentials there): its env gains
+    // literal credentials. (A second ml-pipeline-ui would be refused as a duplicate before any
+    // function ran, and the test would check nothing.)
+    let ui = items.iter_mut().find(|i| i["kind"] == "Deployment" && i["metadata"]["name"] == "ml-pipeline-ui").expect("the base has the UI");
+    let env = ui["spec"]["template"]["spec"]["containers"][0]["env"].as_array_mut().expect("the UI has env");
+    env.retain(|e| !["MINIO_SECRET_KEY", "MINIO_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"].contains(&e["name"].as_str().unwrap_or_default()));
+    env.extend([literal("MINIO_SECRET_KEY"), literal("MINIO_ACCESS_KEY"), literal("AWS_SECRET_ACCESS_KEY")]);
     items.push(deployment("katib-db-manager-literal", json!({"template": {"spec": {"containers": [{"name": "katib-db-manager",
         "env": [literal("DB_PASSWORD"), literal("DB_USER"), literal("DBCONFIG_PASSWORD")]}]}}})));
     items.push(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mlpipeline-minio-artifact", "namespace": "user-ns"},
@@ -145,6 +150,7 @@ fn secret_values_never_reach_results() {
             let mut rl = ResourceList::new(base_with_marker());
             rl.function_config = Some(config);
             let results = function::run(*f, &mut rl);
+            assert!(!results.iter().any(|r| r.message.contains("is the same object as")), "{}: the input must reach the function", f.name());
             for r in &results {
                 assert_no_marker(&format!("{r} {:?}", r.field), f.name());
             }
@@ -187,4 +193,32 @@ fn secret_values_never_reach_stderr_even_on_unreadable_input() {
         }
     }
     assert_eq!(refused, 3 * functions::ALL.len(), "every broken input is refused as invalid YAML");
+}
+
+/// `run --report` (text and JSON) never shows a secret value: not the Secrets' data, not literal
+/// credential env values, not a password in a container argument or a DSN.
+#[test]
+fn secret_values_never_reach_the_report() {
+    let dir = std::env::temp_dir().join(format!("kfkrm-report-marker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut items = base_with_marker();
+    items.push(deployment("model-registry-deployment-literal", json!({"template": {"spec": {"containers": [{"name": "rest-container",
+        "args": [format!("--embedmd-database-dsn=root:{MARKER}@tcp(model-registry-db:3306)/metadb"),
+                 format!("--mysql_config_password={MARKER}"), "--db_password".to_string(), MARKER.to_string()],
+        "env": [{"name": "MINIO_SECRET_KEY", "value": MARKER}]}]}}})));
+    let input = dir.join("in.yaml");
+    std::fs::write(&input, yaml::to_yaml_stream(&items).unwrap()).unwrap();
+    let krm = env!("CARGO_BIN_EXE_kubeflow-krm");
+    for format in ["--report", "--report=json"] {
+        let out = std::process::Command::new(krm)
+            .args(["run", input.to_str().unwrap(), "--config", &repo("fn-configs"), format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("(masked)"), "the report masks something");
+        assert_no_marker(&text, format);
+        assert_no_marker(&String::from_utf8_lossy(&out.stderr), format);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
