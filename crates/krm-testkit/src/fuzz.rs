@@ -122,6 +122,8 @@ fn readers_agree(what: &str, new: Result<String, impl std::fmt::Debug>, old: Res
     match (&new, &old) {
         (Ok(a), Ok(b)) => assert_eq!(a, b, "the reader and serde-saphyr read different values ({what})"),
         (Err(_), Err(_)) => {}
+        // The project's own limit, which serde-saphyr does not have (reader::limits).
+        (Err(e), Ok(_)) if format!("{e:?}").contains("MiB of text (alias bomb?)") => {}
         _ => panic!("only one reader accepts the {what}:\n  reader:       {new:?}\n  serde-saphyr: {old:?}"),
     }
 }

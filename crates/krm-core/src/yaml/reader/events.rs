@@ -23,6 +23,15 @@ impl Ev<'_> {
         }
     }
 
+    /// Bytes of scalar text this event carries, borrowed or owned (the alias expansion budget
+    /// counts these).
+    pub(super) fn text_bytes(&self) -> usize {
+        match self {
+            Ev::Scalar { text, .. } => text.len(),
+            _ => 0,
+        }
+    }
+
     /// Bytes this event owns (serde-saphyr's recorded-anchor byte budget counts these).
     pub(super) fn owned_bytes(&self) -> usize {
         match self {
@@ -52,6 +61,8 @@ pub(super) struct Anchor<'a> {
     pub(super) size: usize,
     /// Bytes those events own (serde-saphyr's recorded-anchor byte budget counts these).
     pub(super) owned: usize,
+    /// Bytes of scalar text once every reference is expanded ([`MAX_REPLAYED_BYTES`]).
+    pub(super) text: usize,
 }
 
 /// One element of a recording: an event, or an alias expanded when replayed.
@@ -67,6 +78,7 @@ pub(super) struct Recording<'a> {
     pub(super) items: Vec<Item<'a>>,
     pub(super) size: usize,
     pub(super) owned: usize,
+    pub(super) text: usize,
 }
 
 /// The live parser with anchors recorded and aliases replayed (serde-saphyr's `LiveEvents`).
@@ -84,6 +96,8 @@ pub(super) struct Live<'a> {
     /// The anchors being replayed, innermost last, with the next item of each.
     pub(super) replay: Vec<(Rc<Anchor<'a>>, usize)>,
     pub(super) replayed: usize,
+    /// Bytes of scalar text replayed by aliases in this document.
+    pub(super) replayed_bytes: usize,
     pub(super) aliases: usize,
     pub(super) anchors_defined: usize,
     pub(super) recorded_events: usize,
@@ -115,6 +129,7 @@ impl<'a> Live<'a> {
             recording: Vec::new(),
             replay: Vec::new(),
             replayed: 0,
+            replayed_bytes: 0,
             aliases: 0,
             anchors_defined: 0,
             recorded_events: 0,
@@ -166,6 +181,7 @@ impl<'a> Live<'a> {
             frame.items.push(Item::Ev(ev.clone()));
             frame.size += 1;
             frame.owned += owned;
+            frame.text += ev.text_bytes();
         }
         Ok(())
     }
@@ -181,7 +197,7 @@ impl<'a> Live<'a> {
             self.define_anchor(ev.at())?;
             let owned = ev.owned_bytes();
             self.count_recorded(1, owned, ev.at())?;
-            self.recording.push(Recording { id: anchor, depth: 1, items: vec![Item::Ev(ev.clone())], size: 1, owned });
+            self.recording.push(Recording { id: anchor, depth: 1, items: vec![Item::Ev(ev.clone())], size: 1, owned, text: 0 });
         }
         self.record(ev, anchor != 0)
     }
@@ -196,7 +212,7 @@ impl<'a> Live<'a> {
         }
         while self.recording.last().is_some_and(|f| f.depth == 0) {
             let done = self.recording.pop().expect("checked above");
-            let anchor = Anchor { items: done.items.into_boxed_slice(), size: done.size, owned: done.owned };
+            let anchor = Anchor { items: done.items.into_boxed_slice(), size: done.size, owned: done.owned, text: done.text };
             self.store_anchor(done.id, anchor);
         }
         Ok(())
@@ -222,6 +238,7 @@ impl<'a> Live<'a> {
         self.recording.clear();
         self.anchors.fill(None);
         self.replayed = 0;
+        self.replayed_bytes = 0;
     }
 
     /// An alias: checked against the limits, recorded by reference, then replayed.
@@ -237,6 +254,13 @@ impl<'a> Live<'a> {
             return Err(ReadError::new("unknown anchor", at));
         };
         self.replayed = self.replayed.saturating_add(anchor.size);
+        self.replayed_bytes = self.replayed_bytes.saturating_add(anchor.text);
+        if self.replayed_bytes > MAX_REPLAYED_BYTES {
+            return Err(ReadError::new(
+                format!("aliases expand to more than {} MiB of text (alias bomb?)", MAX_REPLAYED_BYTES >> 20),
+                at,
+            ));
+        }
         if self.replayed > MAX_REPLAYED_EVENTS {
             return Err(ReadError::new(
                 format!("aliases expand to more than {MAX_REPLAYED_EVENTS} events (alias bomb?)"),
@@ -258,6 +282,7 @@ impl<'a> Live<'a> {
                 frame.items.push(Item::Ref(anchor.clone()));
                 frame.size += anchor.size;
                 frame.owned += anchor.owned;
+                frame.text += anchor.text;
             }
         }
         self.replay.push((anchor, 0));
@@ -310,7 +335,8 @@ impl<'a> Live<'a> {
                         self.define_anchor(at)?;
                         let owned = ev.owned_bytes();
                         self.count_recorded(1, owned, at)?;
-                        self.store_anchor(anchor, Anchor { items: Box::new([Item::Ev(ev.clone())]), size: 1, owned });
+                        let text = ev.text_bytes();
+                        self.store_anchor(anchor, Anchor { items: Box::new([Item::Ev(ev.clone())]), size: 1, owned, text });
                     }
                     return Ok(Some(ev));
                 }

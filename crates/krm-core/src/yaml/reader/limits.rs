@@ -12,6 +12,13 @@ pub(super) const MAX_REPLAYED_EVENTS: usize = 1_000_000;
 pub(super) const MAX_RECORDED_ANCHOR_EVENTS: usize = 1_000_000;
 /// Owned bytes copied into anchor recordings per stream (`Budget::max_recorded_anchor_bytes`).
 pub(super) const MAX_RECORDED_ANCHOR_BYTES: usize = 64 << 20;
+/// Bytes of scalar text that aliases may replay in one document: 16 MiB. This limit is the
+/// project's own (serde-saphyr counts events, not bytes): a 10 KB document with one large
+/// anchored string and nine aliases per level stays within the event limits and expands to over
+/// 600 MB. No Kubernetes render uses aliases (kustomize writes none); a hand-written config
+/// that does stays far below. Checked before each alias is replayed, so at most this much is
+/// built.
+pub const MAX_REPLAYED_BYTES: usize = 16 << 20;
 /// Replayed events in a document after which the rest of the document is counted first, without
 /// building anything, so that an alias bomb is refused before its expansion is built.
 pub(super) const PRESCAN_AFTER_REPLAYED: usize = 10_000;

@@ -680,3 +680,27 @@ fn corpus_reads_identically() {
     let crlf = rl.replace('\n', "\r\n");
     assert!(serde_json::to_string(&read_document(&crlf).unwrap()).unwrap() == old, "CRLF ResourceList differs");
 }
+
+/// A large anchored string replayed through nine aliases per level stays within serde-saphyr's
+/// event limits (9^6 events) but would expand to over 2 GB: refused by the byte budget, before
+/// that much is built; a document just under the budget still reads.
+#[test]
+fn alias_expansion_is_bounded_in_bytes() {
+    let bomb = |text_len: usize, levels: usize| {
+        let mut doc = format!("l0: &l0 \"{}\"\n", "x".repeat(text_len));
+        for level in 1..=levels {
+            doc.push_str(&format!("l{level}: &l{level} [{}]\n", vec![format!("*l{}", level - 1); 9].join(", ")));
+        }
+        doc
+    };
+    let doc = bomb(4000, 6);
+    assert!(doc.len() < 10_000, "a small document: {} bytes", doc.len());
+    let start = std::time::Instant::now();
+    let err = read_document(&doc).unwrap_err();
+    assert!(err.to_string().contains("MiB of text (alias bomb?)"), "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(10), "refused before the expansion is built");
+    // 1000 bytes through 9 + 81 + 729 + 6561 aliases: under 16 MiB, read as serde-saphyr reads it.
+    let fine = bomb(1000, 4);
+    assert!(differs(&fine).is_none());
+    assert!(read_document(&fine).is_ok());
+}
