@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde_json::Value;
 
-use kubeflow_common::k8s::{Selector, generate, object};
+use kubeflow_common::k8s::{Selector, generate, object, shape};
 use krm_core::{Function, KrmResult};
 use kubeflow_common::credentials::{self, Target, Usage};
 pub use config::{CentralizeCredentialsConfig, ExternalSecretApiVersion, ExternalSecretConfig, StoreKind};
@@ -30,6 +30,10 @@ impl Function for CentralizeCredentials {
     type Config = CentralizeCredentialsConfig;
 
     fn process(config: &CentralizeCredentialsConfig, items: &mut Vec<Value>) -> Vec<KrmResult> {
+        let shape_errors = shape::input_errors(items);
+        if !shape_errors.is_empty() {
+            return shape_errors;
+        }
         let target = config.target();
         let mut results = Vec::new();
         warn_unmatched_extra_consumers(config, items, &mut results);

@@ -15,7 +15,7 @@ pub mod mariadb;
 use serde_json::Value;
 
 use kubeflow_common::k8s::select::name_matches;
-use kubeflow_common::k8s::{FieldPath, Selector, object, pod};
+use kubeflow_common::k8s::{FieldPath, Selector, object, pod, shape};
 use krm_core::{Function, KrmResult};
 use kubeflow_common::credentials::{self, RefKind, Target};
 use clients::{Field, PIPELINE_INSTALL_CONFIG, Want};
@@ -34,6 +34,10 @@ impl Function for ExternalDatabase {
     type Config = ExternalDatabaseConfig;
 
     fn process(config: &ExternalDatabaseConfig, items: &mut Vec<Value>) -> Vec<KrmResult> {
+        let shape_errors = shape::input_errors(items);
+        if !shape_errors.is_empty() {
+            return shape_errors;
+        }
         let mut results = Vec::new();
         let Some(active) = components(config, items, &mut results) else { return results };
         let target = config.target();

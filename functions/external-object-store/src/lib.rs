@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use kubeflow_common::k8s::embedded::{Doc, EmbeddedError};
 use kubeflow_common::k8s::select::name_matches;
-use kubeflow_common::k8s::{FieldPath, Selector, generate, object, pod};
+use kubeflow_common::k8s::{FieldPath, Selector, generate, object, pod, shape};
 use krm_core::result::ResourceRef;
 use krm_core::{Function, KrmResult, yaml};
 use kubeflow_common::credentials::{self, Credential, KNOWN_VARIABLES, RefKind, SecretReads, Target};
@@ -85,6 +85,10 @@ impl Function for ExternalObjectStore {
     type Config = ExternalObjectStoreConfig;
 
     fn process(config: &ExternalObjectStoreConfig, items: &mut Vec<Value>) -> Vec<KrmResult> {
+        let shape_errors = shape::input_errors(items);
+        if !shape_errors.is_empty() {
+            return shape_errors;
+        }
         let before = SecretReads::of(items);
         let store = Store::of(config);
         let mut results = Vec::new();

@@ -9,6 +9,7 @@
 pub mod embedded;
 pub mod generate;
 pub mod pod;
+pub mod shape;
 pub mod select;
 
 pub use krm_core::path::FieldPath;
