@@ -311,7 +311,36 @@ fn args(container: &Map<String, Value>) -> Vec<&str> {
 }
 
 fn flag_at(args: &[&str], flag: &str) -> Option<usize> {
-    args.iter().position(|a| *a == flag || a.strip_prefix(flag).is_some_and(|rest| rest.starts_with('=')))
+    args.iter().rposition(|a| *a == flag || a.strip_prefix(flag).is_some_and(|rest| rest.starts_with('=')))
+}
+
+/// A flag given more than once: the clients' flag parsers (Go's `flag` in the cache server and
+/// the API server, pflag in Model Registry, gflags in ML Metadata) apply the last occurrence, so
+/// that is the one edited ([`flag_at`] finds it) and the earlier ones, which the component
+/// ignores, are removed with an info: the output then says one thing, and says it where the
+/// component reads it. `--flag value` takes its value with it.
+fn drop_earlier_occurrences(container: &mut Map<String, Value>, path: &FieldPath, flag: &str, edit: &mut Edit<'_>) {
+    loop {
+        let (first, last) = {
+            let a = args(container);
+            let is = |x: &&str| *x == flag || x.strip_prefix(flag).is_some_and(|rest| rest.starts_with('='));
+            (a.iter().position(is), a.iter().rposition(is))
+        };
+        let (Some(first), Some(last)) = (first, last) else { return };
+        if first == last {
+            return;
+        }
+        let Some(list) = container.get_mut("args").and_then(Value::as_array_mut) else { return };
+        let separate_value = list[first].as_str() == Some(flag) && first + 1 < last;
+        list.remove(first);
+        if separate_value {
+            list.remove(first);
+        }
+        edit.info(
+            format!("removed an earlier {flag}: the component applies the last one given, which is the one set"),
+            path.key("args").entry(None, first),
+        );
+    }
 }
 
 fn is_this_client(container: &Map<String, Value>, client: &Client, single: bool) -> bool {
@@ -342,6 +371,14 @@ fn edit_container(
 ) -> bool {
     for (variable, field, create) in client.env {
         set_env(container, path, variable, *field, *create, client.component, edit);
+    }
+    let edited = client.flags.iter().map(|(f, _)| *f).chain(client.dsn_flag.map(|(f, _)| f));
+    let edited: Vec<&str> = match client.tls {
+        TlsSupport::CacheFlag => edited.chain([CACHE_EXTRA_PARAMS]).collect(),
+        _ => edited.collect(),
+    };
+    for flag in edited {
+        drop_earlier_occurrences(container, path, flag, edit);
     }
     let mut has_flags = false;
     for (flag, field) in client.flags {
@@ -634,9 +671,24 @@ impl Dsn {
         s
     }
 
-    /// Sets a parameter (in place, or appended). Returns true if it changed.
+    /// Sets a parameter (in place, or appended). Returns true if it changed. A parameter given
+    /// more than once keeps only its last occurrence, the one go-sql-driver applies
+    /// (`ParseDSN` sets the config field for each `key=value` in order, so the last wins).
     pub fn set_param(&mut self, key: &str, value: &str) -> bool {
-        match self.params.iter_mut().find(|(k, _)| k == key) {
+        let occurrences = self.params.iter().filter(|(k, _)| k == key).count();
+        let mut changed = false;
+        if occurrences > 1 {
+            let mut seen = 0;
+            self.params.retain(|(k, _)| {
+                if k != key {
+                    return true;
+                }
+                seen += 1;
+                seen == occurrences
+            });
+            changed = true;
+        }
+        changed | match self.params.iter_mut().find(|(k, _)| k == key) {
             Some((_, v)) if v == value => false,
             Some((_, v)) => {
                 *v = value.to_string();
