@@ -672,8 +672,9 @@ impl Dsn {
     }
 
     /// Sets a parameter (in place, or appended). Returns true if it changed. A parameter given
-    /// more than once keeps only its last occurrence, the one go-sql-driver applies
-    /// (`ParseDSN` sets the config field for each `key=value` in order, so the last wins).
+    /// more than once keeps only its last occurrence, the one go-sql-driver applies: its
+    /// `dsn.go` `parseDSNParams` walks `strings.Split(params, "&")` in order and sets the config
+    /// field for each `key=value`, so a later `tls=` overwrites an earlier one.
     pub fn set_param(&mut self, key: &str, value: &str) -> bool {
         let occurrences = self.params.iter().filter(|(k, _)| k == key).count();
         let mut changed = false;
