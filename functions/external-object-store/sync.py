@@ -342,29 +342,58 @@ def desired_resources(settings, namespace, types=()):
     return resources
 
 
-def patch_service_account(namespace, name, annotations):
-    """Merges annotations into a ServiceAccount through the Kubernetes API; True on success."""
+def kube_api(method, path, body=None):
+    """One request to the Kubernetes API as this pod's ServiceAccount: the decoded answer, or
+    None (printed) when it fails."""
     host = os.environ.get("KUBERNETES_SERVICE_HOST")
     if not host:
-        print("cannot annotate ServiceAccount %s/%s: not running in a cluster" % (namespace, name))
-        return False
+        print("cannot %s %s: not running in a cluster" % (method, path))
+        return None
     if ':' in host:
         host = '[' + host + ']'
     port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
-    url = "https://%s:%s/api/v1/namespaces/%s/serviceaccounts/%s" % (
-        host, port, urllib.parse.quote(namespace, safe=''), urllib.parse.quote(name, safe=''))
     try:
         with open(SA_TOKEN) as f:
             token = f.read().strip()
-        request = urllib.request.Request(
-            url, data=json.dumps({"metadata": {"annotations": annotations}}).encode('utf-8'), method="PATCH",
-            headers={"Authorization": "Bearer " + token, "Content-Type": "application/merge-patch+json",
-                     "Accept": "application/json"})
-        with urllib.request.urlopen(request, context=ssl.create_default_context(cafile=SA_CA), timeout=10):
-            return True
+        headers = {"Authorization": "Bearer " + token, "Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode('utf-8')
+            headers["Content-Type"] = "application/merge-patch+json"
+        request = urllib.request.Request("https://%s:%s%s" % (host, port, path), data=data, method=method, headers=headers)
+        with urllib.request.urlopen(request, context=ssl.create_default_context(cafile=SA_CA), timeout=10) as answer:
+            return json.loads(answer.read() or b"{}")
     except (OSError, urllib.error.URLError, ValueError) as e:
-        print("cannot annotate ServiceAccount %s/%s: %s" % (namespace, name, e))
+        print("cannot %s %s: %s" % (method, path, e))
+        return None
+
+
+def is_profile_namespace(namespace, api=kube_api):
+    """True if the API server says the namespace belongs to a Kubeflow Profile (an owner
+    reference of kind Profile in the kubeflow.org group, which the profile controller sets on the
+    namespaces it creates) and has pipelines enabled.
+
+    The trust model: this hook answers whoever reaches its port, and a request can name any
+    namespace, so the request is never trusted for the one thing that acts on the cluster (the
+    ServiceAccount patch): the namespace is read back from the API server first."""
+    ns = api("GET", "/api/v1/namespaces/%s" % urllib.parse.quote(namespace, safe=''))
+    if not ns:
         return False
+    metadata = ns.get("metadata") or {}
+    owned = any(r.get("kind") == "Profile" and str(r.get("apiVersion", "")).startswith("kubeflow.org/")
+                for r in metadata.get("ownerReferences") or [])
+    return owned and (metadata.get("labels") or {}).get("pipelines.kubeflow.org/enabled") == "true"
+
+
+def patch_service_account(namespace, name, annotations, api=kube_api):
+    """Merges annotations into a ServiceAccount of a profile namespace through the Kubernetes
+    API; True when done (or refused for good: not a profile namespace), False to retry."""
+    if not is_profile_namespace(namespace, api):
+        print("not annotating ServiceAccount %s/%s: the namespace is not owned by a Kubeflow Profile" % (namespace, name))
+        return True
+    path = "/api/v1/namespaces/%s/serviceaccounts/%s" % (
+        urllib.parse.quote(namespace, safe=''), urllib.parse.quote(name, safe=''))
+    return api("PATCH", path, {"metadata": {"annotations": annotations}}) is not None
 
 
 def sync(settings, request, patch=patch_service_account):

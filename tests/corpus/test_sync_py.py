@@ -384,6 +384,42 @@ def test_v19_from_environment():
         served.close()
 
 
+def test_service_account_patched_only_in_profile_namespaces():
+    """A request can name any namespace: the script patches default-editor only where the API
+    server says the namespace belongs to a Profile and has pipelines enabled."""
+    served = Served("master", FROM_ENV)
+    served.close()
+    module = served.module
+    namespaces = {
+        "team-a": {"metadata": {"name": "team-a", "labels": {"pipelines.kubeflow.org/enabled": "true"},
+                                "ownerReferences": [{"apiVersion": "kubeflow.org/v1", "kind": "Profile", "name": "team-a", "controller": True}]}},
+        "kube-system": {"metadata": {"name": "kube-system", "labels": {"pipelines.kubeflow.org/enabled": "true"}}},
+        "team-off": {"metadata": {"name": "team-off",
+                                  "ownerReferences": [{"apiVersion": "kubeflow.org/v1", "kind": "Profile", "name": "team-off"}]}},
+        "fake-owner": {"metadata": {"name": "fake-owner", "labels": {"pipelines.kubeflow.org/enabled": "true"},
+                                    "ownerReferences": [{"apiVersion": "evil.example.com/v1", "kind": "Profile", "name": "x"}]}},
+    }
+    calls = []
+
+    def api(method, path, body=None):
+        calls.append((method, path))
+        if method == "GET":
+            return namespaces.get(path.rsplit("/", 1)[-1])
+        return {}
+
+    for ns in namespaces:
+        calls.clear()
+        assert module.patch_service_account(ns, "default-editor", ROLE, api=api)
+        patched = [c for c in calls if c[0] == "PATCH"]
+        if ns == "team-a":
+            assert patched == [("PATCH", "/api/v1/namespaces/team-a/serviceaccounts/default-editor")], calls
+        else:
+            assert not patched, (ns, calls)
+    calls.clear()
+    assert module.patch_service_account("gone", "default-editor", ROLE, api=api), "an unknown namespace is refused, not retried"
+    assert [c[0] for c in calls] == ["GET"]
+
+
 def test_settings_refuse_missing_keys():
     served = Served("master", STATIC)
     served.close()

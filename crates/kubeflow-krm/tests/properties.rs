@@ -101,6 +101,15 @@ proptest! {
 
     #[test]
     fn functions_are_idempotent_and_leave_untargeted_items_alone(widgets in prop::collection::vec(widget(), 1..4), at in 0usize..50) {
+        // Distinct objects: two of one identity are refused before any function runs.
+        let widgets: Vec<Value> = widgets
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut w)| {
+                w["metadata"]["name"] = json!(format!("{}-{i}", w["metadata"]["name"].as_str().unwrap_or_default()));
+                w
+            })
+            .collect();
         for f in functions::ALL {
             let mut items = base();
             for (i, w) in widgets.iter().enumerate() {

@@ -822,6 +822,13 @@ fn annotator_rbac(items: &mut Vec<Value>, index: usize, results: &mut Vec<KrmRes
             resource_names: Some(vec!["default-editor".into()]),
             verbs: vec!["get".into(), "patch".into()],
             ..Default::default()
+        }, PolicyRule {
+            // sync.py reads a namespace back before it patches anything there: only namespaces
+            // owned by a Profile are touched, whatever a request to the hook says.
+            api_groups: Some(vec![String::new()]),
+            resources: Some(vec!["namespaces".into()]),
+            verbs: vec!["get".into()],
+            ..Default::default()
         }]),
         ..Default::default()
     };
