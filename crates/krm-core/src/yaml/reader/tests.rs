@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::yaml::{parse_document_serde_saphyr, parse_stream_serde_saphyr};
+use serde_json::json;
 
 /// Compares both readers on one document; returns a description of the difference.
 fn differs(text: &str) -> Option<String> {
@@ -703,4 +704,51 @@ fn alias_expansion_is_bounded_in_bytes() {
     let fine = bomb(1000, 4);
     assert!(differs(&fine).is_none());
     assert!(read_document(&fine).is_ok());
+}
+
+/// What a plain scalar means to the Kubernetes tools (issue 17, class 12). kustomize reads with
+/// go-yaml v3 (kyaml) and `kubectl apply` with go-yaml v2 (sigs.k8s.io/yaml). Both resolve plain
+/// scalars in `resolve.go` `resolve()`: `0o`/`0x`/`0b` and legacy `0777` octals as integers
+/// (`strconv.ParseInt(plain, 0, 64)` after dropping `_`), beyond 64 bits a float, base-60
+/// `1:20` "purposefully unsupported" (a string), and timestamps kept as strings for an untyped
+/// target (for backward compatibility). The reader agrees on each. The one divergence is v2's
+/// YAML 1.1 booleans (`yes`, `on`, `y`, `off`...): kubectl's go-yaml v2 reads them as booleans,
+/// kustomize's v3 as strings; the reader reads them as kustomize does (the functions run inside
+/// kustomize), and the writer quotes them, so what the functions write means the same to both.
+/// A `!!timestamp` tag is refused (v3 would make a time of it, which JSON cannot carry).
+#[test]
+fn plain_scalars_mean_what_they_mean_to_kubernetes() {
+    let read = |scalar: &str| read_document(&format!("v: {scalar}\n")).map(|v| v["v"].clone());
+    let cases: &[(&str, serde_json::Value)] = &[
+        ("0o777", json!(511)),
+        ("0777", json!(511)),
+        ("0x1F", json!(31)),
+        ("0b101", json!(5)),
+        ("1_000", json!(1000)),
+        ("+12", json!(12)),
+        ("18446744073709551615", json!(18446744073709551615u64)),
+        ("123456789012345678901234567890", json!(1.2345678901234568e29)),
+        ("1e3", json!(1000.0)),
+        (".5", json!(0.5)),
+        ("1:20", json!("1:20")),
+        ("2024-01-01", json!("2024-01-01")),
+        ("2001-12-14t21:59:43.10-05:00", json!("2001-12-14t21:59:43.10-05:00")),
+        ("true", json!(true)),
+        ("yes", json!("yes")),
+        ("on", json!("on")),
+        ("y", json!("y")),
+        ("off", json!("off")),
+        ("~", json!(null)),
+    ];
+    for (scalar, meaning) in cases {
+        assert_eq!(&read(scalar).unwrap(), meaning, "{scalar}");
+        // Written back, each means the same under YAML 1.1 (kubectl's go-yaml v2) and 1.2.
+        let written = crate::yaml::to_yaml(&json!({"v": meaning})).unwrap();
+        if meaning.is_string() {
+            let text = meaning.as_str().unwrap();
+            let plain_is_fine = text.bytes().all(|c| c.is_ascii_lowercase()) && !["yes", "no", "on", "off", "y", "n"].contains(&text);
+            assert!(plain_is_fine || written.contains('"') || written.contains('\''), "{scalar} must be quoted: {written}");
+        }
+    }
+    assert!(read("!!timestamp 2024-01-01").is_err(), "a timestamp tag is refused");
 }
