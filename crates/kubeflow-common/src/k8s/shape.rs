@@ -119,7 +119,7 @@ pub fn pod_template_errors(items: &[Value]) -> Vec<KrmResult> {
 pub fn data_errors(items: &[Value]) -> Vec<KrmResult> {
     let mut errors = Vec::new();
     for (_, item) in object::deployable(items) {
-        if object::group(item) != "" || !["ConfigMap", "Secret"].contains(&object::kind(item)) {
+        if !object::group(item).is_empty() || !["ConfigMap", "Secret"].contains(&object::kind(item)) {
             continue;
         }
         for field in ["data", "stringData", "binaryData"] {
