@@ -29,15 +29,16 @@ import harness  # noqa: E402
 import yaml  # noqa: E402
 
 
-def measure(argv, stdin_path=None, cwd=None):
-    """Wall time and peak RSS (bytes) of one process. The peak comes from GNU time run as a
-    fresh small process: a child forked from this (large) Python process would report the
-    parent's pages in its own maximum RSS."""
+def measure(argv, stdin_path=None, cwd=None, env=None):
+    """Wall time and peak RSS (bytes) of one process (with `env` added to this process's
+    environment). The peak comes from GNU time run as a fresh small process: a child forked from
+    this (large) Python process would report the parent's pages in its own maximum RSS."""
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     rss_file = tempfile.mktemp(prefix="kfkrm-rss-")
     start = time.perf_counter()
     proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file] + argv, stdin=stdin,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd,
+                          env={**os.environ, **env} if env else None)
     elapsed = time.perf_counter() - start
     if stdin_path:
         stdin.close()

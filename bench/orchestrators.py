@@ -45,15 +45,7 @@ def version():
 
 
 def median_of(runs, argv, env, cwd=None):
-    samples = []
-    for _ in range(runs):
-        old = dict(os.environ)
-        os.environ.update(env)
-        try:
-            samples.append(measure(argv, cwd=cwd))
-        finally:
-            os.environ.clear()
-            os.environ.update(old)
+    samples = [measure(argv, cwd=cwd, env=env) for _ in range(runs)]
     return statistics.median(s[0] for s in samples), max(s[1] for s in samples)
 
 

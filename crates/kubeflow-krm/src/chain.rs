@@ -177,17 +177,7 @@ fn identity_of_ref(r: &ResourceRef) -> Identity {
 }
 
 fn identities(items: &[Value]) -> HashSet<Identity> {
-    items
-        .iter()
-        .map(|i| {
-            (
-                object::group(i).to_string(),
-                object::kind(i).to_string(),
-                object::namespace(i).unwrap_or_default().to_string(),
-                object::name(i).to_string(),
-            )
-        })
-        .collect()
+    items.iter().map(|i| identity_of_ref(&ResourceRef::of(i))).collect()
 }
 
 /// Runs the chain; `on_step` (for `run --report`) sees each step's items, which costs a copy of
@@ -196,8 +186,9 @@ pub fn run(config: &ChainConfig, items: &mut Vec<Value>, mut on_step: Option<Obs
     let steps = config.steps();
     // Per step: its results, and the objects it removed.
     let mut done: Vec<(Vec<KrmResult>, HashSet<Identity>)> = Vec::with_capacity(steps.len());
+    // The objects present before the current step (after the previous one).
+    let mut present = identities(items);
     for step in &steps {
-        let before_ids = identities(items);
         let snapshot = on_step.is_some().then(|| items.clone());
         let results = step.process(items);
         if let (Some(f), Some(before)) = (on_step.as_mut(), &snapshot) {
@@ -206,10 +197,11 @@ pub fn run(config: &ChainConfig, items: &mut Vec<Value>, mut on_step: Option<Obs
         if has_errors(&results) {
             return done.into_iter().flat_map(|(r, _)| r).chain(results).collect();
         }
-        let after_ids = identities(items);
-        done.push((results, before_ids.difference(&after_ids).cloned().collect()));
+        let after = identities(items);
+        done.push((results, present.difference(&after).cloned().collect()));
+        present = after;
     }
-    let last = identities(items);
+    let last = present;
     let mut out: Vec<KrmResult> = Vec::new();
     let mut seen = HashSet::new();
     let mut push = |r: KrmResult, out: &mut Vec<KrmResult>| {

@@ -34,33 +34,43 @@ fn read_bounded(reader: impl Read, what: &str) -> anyhow::Result<String> {
     String::from_utf8(bytes).map_err(|_| anyhow!("{what}: not UTF-8 text"))
 }
 
-/// What a path is, for a refusal.
-fn file_type(path: &Path) -> &'static str {
+/// What a file that is not a regular one is, for a refusal.
+fn file_type(t: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
-    match std::fs::metadata(path).map(|m| m.file_type()) {
-        Ok(t) if t.is_dir() => "a folder",
-        Ok(t) if t.is_fifo() => "a FIFO",
-        Ok(t) if t.is_char_device() => "a character device",
-        Ok(t) if t.is_block_device() => "a block device",
-        Ok(t) if t.is_socket() => "a socket",
-        Ok(_) => "not a regular file",
-        Err(_) => "missing",
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "something else"
     }
+}
+
+/// `path` resolved (symlinks followed), refused unless it lies inside `root`.
+fn resolve_inside(path: &Path, root: &Path) -> anyhow::Result<PathBuf> {
+    let real = path.canonicalize().with_context(|| path.display().to_string())?;
+    ensure!(
+        real.starts_with(root),
+        "{}: resolves to {}, outside {}: what run reads under a folder given to it must stay inside it",
+        path.display(),
+        real.display(),
+        root.display()
+    );
+    Ok(real)
 }
 
 /// Reads a regular file that resolves inside `root` (itself, for a path given on the command
 /// line).
 fn read_file(path: &Path, root: &Path) -> anyhow::Result<String> {
     let meta = std::fs::metadata(path).with_context(|| format!("{}: no such file", path.display()))?;
-    ensure!(meta.is_file(), "{}: {}, not a regular file: only regular files are read", path.display(), file_type(path));
-    let real = path.canonicalize().with_context(|| path.display().to_string())?;
-    ensure!(
-        real.starts_with(root),
-        "{}: resolves to {}, outside {}: a file under a folder given to run must stay inside it",
-        path.display(),
-        real.display(),
-        root.display()
-    );
+    ensure!(meta.is_file(), "{}: {}, not a regular file: only regular files are read", path.display(), file_type(meta.file_type()));
+    resolve_inside(path, root)?;
     ensure!(meta.len() <= MAX_INPUT_BYTES, "{}: larger than {} MiB, the most one input may hold", path.display(), MAX_INPUT_BYTES >> 20);
     read_bounded(std::fs::File::open(path).with_context(|| path.display().to_string())?, &path.display().to_string())
 }
@@ -91,15 +101,7 @@ pub fn read_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<Value>> {
 /// name order, without kustomize's and kpt's own files and hidden folders. A folder reached
 /// twice (a link to a parent) is walked once.
 fn yaml_files(dir: &Path, root: &Path, seen: &mut HashSet<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
-    let real = dir.canonicalize().with_context(|| dir.display().to_string())?;
-    ensure!(
-        real.starts_with(root),
-        "{}: resolves to {}, outside {}: a folder under a folder given to run must stay inside it",
-        dir.display(),
-        real.display(),
-        root.display()
-    );
-    if !seen.insert(real) {
+    if !seen.insert(resolve_inside(dir, root)?) {
         return Ok(Vec::new());
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
@@ -140,8 +142,7 @@ fn collect_configs(path: &Path, root: &Path, out: &mut Vec<(PathBuf, String)>, d
         out.push((path.to_path_buf(), text));
         return Ok(());
     }
-    let real = path.canonicalize().with_context(|| path.display().to_string())?;
-    ensure!(real.starts_with(root), "{}: resolves to {}, outside {}", path.display(), real.display(), root.display());
+    resolve_inside(path, root)?;
     let k = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
         .iter()
         .map(|n| path.join(n))

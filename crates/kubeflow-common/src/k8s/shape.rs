@@ -44,39 +44,8 @@ pub fn pod_template_errors(items: &[Value]) -> Vec<KrmResult> {
     let mut errors = Vec::new();
     for (_, item) in object::deployable(items) {
         let Some(keys) = pod::template_path(object::kind(item)) else { continue };
-        // Walk down to the template, checking each level is a mapping.
-        let mut v = item;
-        let mut path = FieldPath::root();
-        let mut ok = true;
-        for k in keys {
-            match v.get(k) {
-                None | Some(Value::Null) => {
-                    ok = false;
-                    break;
-                }
-                Some(next) => {
-                    path = path.key(k);
-                    if !next.is_object() {
-                        errors.push(wrong(item, &path, next, "a mapping"));
-                        ok = false;
-                        break;
-                    }
-                    v = next;
-                }
-            }
-        }
-        if !ok {
-            continue;
-        }
-        let spec = match v.get("spec") {
-            None | Some(Value::Null) => continue,
-            Some(s) if !s.is_object() => {
-                errors.push(wrong(item, &path.key("spec"), s, "a mapping"));
-                continue;
-            }
-            Some(s) => s,
-        };
-        let spec_path = path.key("spec");
+        let keys = keys.iter().copied().chain(["spec"]);
+        let Some((spec, spec_path)) = mapping_at(item, keys, &mut errors) else { continue };
         for list in ["containers", "initContainers"] {
             let containers = match spec.get(list) {
                 None | Some(Value::Null) => continue,
@@ -112,6 +81,23 @@ pub fn pod_template_errors(items: &[Value]) -> Vec<KrmResult> {
         }
     }
     errors
+}
+
+/// The mapping at `keys` under `item`, with its path; `None` where a level is absent or null, or
+/// not a mapping (an error then).
+fn mapping_at<'v>(item: &'v Value, keys: impl Iterator<Item = &'static str>, errors: &mut Vec<KrmResult>) -> Option<(&'v Value, FieldPath)> {
+    let mut v = item;
+    let mut path = FieldPath::root();
+    for k in keys {
+        let next = v.get(k).filter(|n| !n.is_null())?;
+        path = path.key(k);
+        if !next.is_object() {
+            errors.push(wrong(item, &path, next, "a mapping"));
+            return None;
+        }
+        v = next;
+    }
+    Some((v, path))
 }
 
 /// Errors for every ConfigMap and Secret whose `data` (and `stringData`, `binaryData`) is not a
