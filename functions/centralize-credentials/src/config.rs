@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use krm_core::{ConfigError, Validate};
 use kubeflow_common::credentials::{self, Credential, ExtraConsumer, Target};
+pub use kubeflow_common::credentials::{ExternalSecretApiVersion, ExternalSecretConfig, SecretStoreRef, StoreKind};
 use kubeflow_common::credentials::default_keys;
 
-/// Points every consumer of Kubeflow's database and object-store credentials at one Secret.
+/// Points every consumer of Kubeflow's database, object-store and login credentials at one Secret.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CentralizeCredentialsConfig {
@@ -20,6 +21,9 @@ pub struct CentralizeCredentialsConfig {
     /// Keys of the object-store credentials in the central Secret.
     #[serde(default)]
     pub object_store: ObjectStoreKeys,
+    /// Keys of the login credentials (oauth2-proxy and dex) in the central Secret.
+    #[serde(default)]
+    pub login: LoginKeys,
     /// Delete the in-tree credential Secrets (they hold default passwords) once nothing
     /// references them; one still referenced for other keys loses its credential keys.
     #[serde(default = "yes")]
@@ -75,117 +79,50 @@ impl Default for ObjectStoreKeys {
     }
 }
 
-/// The ExternalSecret to emit per namespace.
+/// Keys of the login credentials in the central Secret: the same names as
+/// `external-identity-provider`'s `keys`, so that the two agree when both run.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ExternalSecretConfig {
-    /// The SecretStore or ClusterSecretStore to read from.
-    pub secret_store_ref: SecretStoreRef,
-    /// The entry of the external store holding the credentials; each central key is read from
-    /// the property of the same name. Example: `kubeflow/credentials`.
-    pub remote_key: String,
-    /// How often External Secrets Operator refreshes the Secret (a Go duration).
-    #[serde(default = "one_hour")]
-    pub refresh_interval: String,
-    /// The ExternalSecret API version: `external-secrets.io/v1` (External Secrets Operator
-    /// v0.16.0 and later; v0.17.0 stopped serving v1beta1) or `external-secrets.io/v1beta1` (for
-    /// operators older than v0.16.0). The fields written are the same in both.
-    #[serde(default)]
-    pub api_version: ExternalSecretApiVersion,
+pub struct LoginKeys {
+    /// Key holding the OAuth client id shared by oauth2-proxy and dex's static client.
+    #[serde(default = "default_keys::login_client_id")]
+    pub client_id_key: String,
+    /// Key holding that client's secret.
+    #[serde(default = "default_keys::login_client_secret")]
+    pub client_secret_key: String,
+    /// Key holding oauth2-proxy's cookie secret (16, 24 or 32 bytes, or their base64).
+    #[serde(default = "default_keys::login_cookie_secret")]
+    pub cookie_secret_key: String,
+    /// Key holding the bcrypt hash of the password of dex's default static user.
+    #[serde(default = "default_keys::login_password_hash")]
+    pub password_hash_key: String,
 }
 
-/// The API version of the ExternalSecrets emitted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub enum ExternalSecretApiVersion {
-    /// External Secrets Operator v0.16.0 and later.
-    #[default]
-    #[serde(rename = "external-secrets.io/v1")]
-    V1,
-    /// External Secrets Operator before v0.17.0 (v0.17.0 stopped serving it).
-    #[serde(rename = "external-secrets.io/v1beta1")]
-    V1beta1,
-}
-
-impl ExternalSecretApiVersion {
-    /// The `apiVersion` string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExternalSecretApiVersion::V1 => "external-secrets.io/v1",
-            ExternalSecretApiVersion::V1beta1 => "external-secrets.io/v1beta1",
-        }
-    }
-}
-
-fn one_hour() -> String {
-    "1h".into()
-}
-
-/// A reference to a SecretStore or ClusterSecretStore.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SecretStoreRef {
-    /// `SecretStore` (in the same namespace, the External Secrets Operator default) or
-    /// `ClusterSecretStore`.
-    #[serde(default)]
-    pub kind: StoreKind,
-    /// Name of the store.
-    pub name: String,
-}
-
-/// The kind of secret store.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub enum StoreKind {
-    /// A namespaced store (one per namespace).
-    #[default]
-    SecretStore,
-    /// A cluster-wide store.
-    ClusterSecretStore,
-}
-
-impl StoreKind {
-    /// The kind name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreKind::SecretStore => "SecretStore",
-            StoreKind::ClusterSecretStore => "ClusterSecretStore",
+impl Default for LoginKeys {
+    fn default() -> Self {
+        LoginKeys {
+            client_id_key: default_keys::login_client_id(),
+            client_secret_key: default_keys::login_client_secret(),
+            cookie_secret_key: default_keys::login_cookie_secret(),
+            password_hash_key: default_keys::login_password_hash(),
         }
     }
 }
 
 impl CentralizeCredentialsConfig {
-    /// The rewiring target: all four credentials.
+    /// The rewiring target: every credential.
     pub fn target(&self) -> Target {
         Target::new(self.secret_name.clone())
             .with_key(Credential::DatabaseUsername, self.database.username_key.clone())
             .with_key(Credential::DatabasePassword, self.database.password_key.clone())
             .with_key(Credential::ObjectStoreAccessKey, self.object_store.access_key_key.clone())
             .with_key(Credential::ObjectStoreSecretKey, self.object_store.secret_key_key.clone())
+            .with_key(Credential::LoginClientId, self.login.client_id_key.clone())
+            .with_key(Credential::LoginClientSecret, self.login.client_secret_key.clone())
+            .with_key(Credential::LoginCookieSecret, self.login.cookie_secret_key.clone())
+            .with_key(Credential::LoginPasswordHash, self.login.password_hash_key.clone())
             .with_extra(self.extra_consumers.clone())
     }
-}
-
-/// A Go duration as External Secrets Operator reads it (`1h`, `30m`, `1h30m`, `0`).
-pub fn is_duration(s: &str) -> bool {
-    if s == "0" {
-        return true;
-    }
-    let mut rest = s;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let number = &rest[..digits];
-        if number.is_empty() || number.starts_with('.') || number.ends_with('.') || number.matches('.').count() > 1 {
-            return false;
-        }
-        rest = &rest[digits..];
-        let unit = ["ns", "us", "µs", "ms", "s", "m", "h"].iter().find(|u| rest.starts_with(**u));
-        // `ms` before `m`: the list is ordered so the longer unit wins.
-        let Some(unit) = unit else { return false };
-        rest = &rest[unit.len()..];
-    }
-    true
 }
 
 impl Validate for CentralizeCredentialsConfig {
@@ -196,24 +133,14 @@ impl Validate for CentralizeCredentialsConfig {
             ("database.passwordKey", &self.database.password_key),
             ("objectStore.accessKeyKey", &self.object_store.access_key_key),
             ("objectStore.secretKeyKey", &self.object_store.secret_key_key),
+            ("login.clientIdKey", &self.login.client_id_key),
+            ("login.clientSecretKey", &self.login.client_secret_key),
+            ("login.cookieSecretKey", &self.login.cookie_secret_key),
+            ("login.passwordHashKey", &self.login.password_hash_key),
         ]));
         errors.extend(credentials::check_extra("extraConsumers", &self.extra_consumers));
         if let Some(es) = &self.external_secret {
-            if !credentials::is_dns_subdomain(&es.secret_store_ref.name) {
-                errors.push(ConfigError::new(
-                    "externalSecret.secretStoreRef.name",
-                    format!("{:?} is not a valid store name", es.secret_store_ref.name),
-                ));
-            }
-            if es.remote_key.trim().is_empty() {
-                errors.push(ConfigError::new("externalSecret.remoteKey", "required: the entry of the external store"));
-            }
-            if !is_duration(&es.refresh_interval) {
-                errors.push(ConfigError::new(
-                    "externalSecret.refreshInterval",
-                    format!("{:?} is not a duration (for example 1h, 30m, 1h30m)", es.refresh_interval),
-                ));
-            }
+            errors.extend(es.validate_at("externalSecret"));
         }
         errors
     }
@@ -235,13 +162,4 @@ mod tests {
         assert!(!results.iter().any(|r| r.is_error()), "{results:?}");
     }
 
-    #[test]
-    fn durations() {
-        for ok in ["1h", "30m", "1h30m", "0", "10s", "1.5h", "100ms"] {
-            assert!(is_duration(ok), "{ok}");
-        }
-        for bad in ["", "1", "h", "1d", "1h ", "-1h", ".5h", "1..5h"] {
-            assert!(!is_duration(bad), "{bad}");
-        }
-    }
 }

@@ -1,8 +1,9 @@
-//! Kubeflow's database and object-store credentials, and the one way to point their consumers at
-//! a central Secret.
+//! Kubeflow's database, object-store and login credentials, and the one way to point their
+//! consumers at a central Secret.
 //!
-//! Three functions rewire credentials: `centralize-credentials` (all four), `external-database`
-//! (the two database ones) and `external-object-store` (the two object-store ones). Where they
+//! Four functions rewire credentials: `centralize-credentials` (all of them), `external-database`
+//! (the two database ones), `external-object-store` (the two object-store ones) and
+//! `external-identity-provider` (the login ones). Where they
 //! touch the same field they must write exactly the same thing, whichever runs first, so every
 //! edit lives here and they all call [`centralize`] with a [`Target`]:
 //!
@@ -17,7 +18,8 @@
 //! [`KNOWN_SECRET_KEYS`] lists each Secret (by base name; a kustomize hash suffix matches) and key
 //! that holds a credential in Kubeflow 1.9, 1.10 and master (facts §1-3, §10): `mysql-secret`,
 //! `mlpipeline-minio-artifact`, `katib-mysql-secrets` (also its `katib-external-db` keys),
-//! `model-registry-db-secrets` and the legacy MLMD `metadata-db-secrets`. Users extend it with
+//! `model-registry-db-secrets`, the legacy MLMD `metadata-db-secrets`, and the login Secrets
+//! `dex-oidc-client`, `dex-passwords` and `oauth2-proxy` (facts §11). Users extend it with
 //! [`ExtraConsumer`]s. [`KNOWN_VARIABLES`] lists the env variables that hold a credential when
 //! they carry a literal value.
 //!
@@ -85,6 +87,7 @@ mod references;
 mod cleanup;
 mod usage;
 mod validate;
+mod external_secret;
 #[cfg(test)]
 mod tests;
 
@@ -110,3 +113,4 @@ pub use references::*;
 pub use cleanup::*;
 pub use usage::*;
 pub use validate::*;
+pub use external_secret::*;
