@@ -3,11 +3,14 @@
 //!
 //! - [`k8s`]: helpers over untyped Kubernetes objects (selection, pod templates and env,
 //!   placement of created objects, line-preserving edits of YAML embedded in ConfigMaps);
-//! - [`credentials`]: Kubeflow's database and object-store credentials: the catalogue of Secrets
+//! - [`credentials`]: Kubeflow's database, object-store and login credentials: the catalogue of Secrets
 //!   and variables that hold them, the one rewiring of their consumers to a central Secret, the
-//!   reference scan that says whether a Secret or ConfigMap is still needed, and the clean-up.
+//!   reference scan that says whether a Secret or ConfigMap is still needed, the clean-up, and
+//!   the ExternalSecrets that fill the central Secret;
+//! - [`url`]: the http(s) URLs of functionConfigs (issuers, JWKS and redirect URLs).
 //!
 //! A function depends on this crate and on `krm-core`, never on another function.
 
 pub mod credentials;
 pub mod k8s;
+pub mod url;

@@ -3,8 +3,10 @@
 //! `centralize-credentials` and `external-identity-provider`) and the objects emitted.
 //!
 //! Two functions emit them for the same central Secret, each for its own credentials. So that
-//! their output does not depend on which ran first, an update sets the entries of the caller's
-//! keys and keeps the entries of other keys that something in the namespace still reads.
+//! their output does not depend on which ran first, an ExternalSecret fills every key of the
+//! central Secret that something in its namespace reads: first the keys that are not the
+//! caller's credentials (a dex connector's client secret, say; sorted), then the caller's
+//! credentials in [`Credential::ALL`] order. Both functions compute that from the same items.
 
 use super::*;
 
@@ -157,12 +159,11 @@ struct TargetRef {
     name: String,
 }
 
-fn spec(usage: &Usage, target: &Target, es: &ExternalSecretConfig) -> ExternalSecretSpec {
+/// The spec filling `keys` (in that order).
+fn spec(keys: &[&str], target: &Target, es: &ExternalSecretConfig) -> ExternalSecretSpec {
     ExternalSecretSpec {
-        data: usage
-            .credentials
+        data: keys
             .iter()
-            .filter_map(|c| target.central_key(*c))
             .map(|key| ExternalSecretData {
                 remote_ref: RemoteRef { key: es.remote_key.clone(), property: key.to_string() },
                 secret_key: key.to_string(),
@@ -195,13 +196,14 @@ pub fn emit_external_secrets(
             );
             continue;
         }
-        let mut desired = serde_json::to_value(spec(u, target, es)).expect("an ExternalSecret spec serializes");
+        let others = other_keys_read(items, target, ns);
+        let keys: Vec<&str> = others.iter().map(String::as_str).chain(keys).collect();
+        let desired = serde_json::to_value(spec(&keys, target, es)).expect("an ExternalSecret spec serializes");
         let existing = items
             .iter()
             .position(|i| Selector::of("external-secrets.io", "ExternalSecret").matches(i) && in_namespace(i));
         match existing {
             Some(index) => {
-                keep_other_entries(&items[index], target, &mut desired);
                 let api_version = es.api_version.as_str();
                 if object::api_version(&items[index]) != api_version {
                     items[index]["apiVersion"] = Value::String(api_version.to_string());
@@ -224,7 +226,7 @@ pub fn emit_external_secrets(
                         namespace: u.namespace.clone(),
                         ..Default::default()
                     },
-                    spec: spec(u, target, es),
+                    spec: spec(&keys, target, es),
                 };
                 let value = serde_json::to_value(&external_secret).expect("an ExternalSecret serializes");
                 let index = generate::insert(items, value);
@@ -243,22 +245,20 @@ pub fn emit_external_secrets(
     }
 }
 
-/// Puts the existing entries of keys that are not the target's (another function's credentials)
-/// in front of the desired entries, in their order: the target's credentials come after the
-/// others in [`Credential::ALL`] whichever function writes them, so the entries end up in the
-/// same order whichever function ran first.
-fn keep_other_entries(existing: &Value, target: &Target, desired: &mut Value) {
-    let Some(data) = existing.pointer("/spec/data").and_then(Value::as_array) else { return };
-    let others: Vec<Value> = data
-        .iter()
-        .filter(|d| {
-            d.get("secretKey").and_then(Value::as_str).is_some_and(|k| target.credential_of_central_key(k).is_none())
-        })
-        .cloned()
-        .collect();
-    if let Some(Value::Array(entries)) = desired.get_mut("data") {
-        entries.splice(0..0, others);
+/// The keys of the central Secret that something in `namespace` reads but that are not the
+/// target's credentials (another function's, such as a dex connector's client secret), sorted.
+fn other_keys_read(items: &[Value], target: &Target, namespace: Option<&str>) -> Vec<String> {
+    let mut keys = BTreeSet::new();
+    for r in references(items, RefKind::Secret, &target.secret_name) {
+        let item = &items[r.item];
+        if object::group(item) == "external-secrets.io" || object::namespace(item) != namespace {
+            continue;
+        }
+        if let Some(read) = &r.keys {
+            keys.extend(read.iter().filter(|k| target.credential_of_central_key(k).is_none() && !r.except.contains(*k)).cloned());
+        }
     }
+    keys.into_iter().collect()
 }
 
 /// Sets `data`, `refreshInterval`, `secretStoreRef` and `target.name` of an existing
