@@ -38,6 +38,9 @@ ENTRYPOINT ["/usr/local/bin/centralize-credentials"]
 FROM base AS external-database
 ENTRYPOINT ["/usr/local/bin/external-database"]
 
+FROM base AS external-identity-provider
+ENTRYPOINT ["/usr/local/bin/external-identity-provider"]
+
 FROM base AS external-object-store
 ENTRYPOINT ["/usr/local/bin/external-object-store"]
 

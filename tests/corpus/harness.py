@@ -21,7 +21,7 @@ BIN = os.environ.get("KFKRM_BIN", os.path.join(ROOT, "target", "release"))
 LOADER = yaml.CSafeLoader
 # The functions in the recommended order: each has a binary and fn-configs/<name>.yaml (the
 # sections of fn-configs/kubeflow-krm.yaml, the Chain).
-FUNCTIONS = ["centralize-credentials", "external-database", "external-object-store", "istio-injection",
+FUNCTIONS = ["centralize-credentials", "external-database", "external-object-store", "external-identity-provider", "istio-injection",
              "add-request-authentication"]
 
 _cache = {}

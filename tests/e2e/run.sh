@@ -37,7 +37,7 @@ ok() { passed=$((passed + 1)); echo "ok      $1"; }
 bad() { failed=$((failed + 1)); echo "FAILED  $1"; }
 
 # The functions in the recommended order (each has fn-configs/<name>.yaml and an image).
-FUNCTIONS=(centralize-credentials external-database external-object-store istio-injection add-request-authentication)
+FUNCTIONS=(centralize-credentials external-database external-object-store external-identity-provider istio-injection add-request-authentication)
 
 if command -v podman > /dev/null && [ "${KFKRM_CONTAINERS:-}" != stand-in ]; then
   REAL=1

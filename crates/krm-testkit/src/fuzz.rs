@@ -43,6 +43,7 @@ pub const TARGETS: &[&str] = &[
     "centralize_credentials",
     "external_database",
     "external_object_store",
+    "external_identity_provider",
     "istio_injection",
     "add_request_authentication",
 ];

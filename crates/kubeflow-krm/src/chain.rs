@@ -37,6 +37,7 @@ use serde_json::Value;
 use add_request_authentication::{AddRequestAuthentication, AddRequestAuthenticationConfig};
 use centralize_credentials::{CentralizeCredentials, CentralizeCredentialsConfig};
 use external_database::{ExternalDatabase, ExternalDatabaseConfig};
+use external_identity_provider::{ExternalIdentityProvider, ExternalIdentityProviderConfig};
 use external_object_store::{ExternalObjectStore, ExternalObjectStoreConfig};
 use istio_injection::{IstioInjection, IstioInjectionConfig};
 
@@ -58,6 +59,9 @@ pub struct ChainConfig {
     /// The options of kind `ExternalObjectStore`.
     #[serde(default)]
     pub external_object_store: Option<ExternalObjectStoreConfig>,
+    /// The options of kind `ExternalIdentityProvider`.
+    #[serde(default)]
+    pub external_identity_provider: Option<ExternalIdentityProviderConfig>,
     /// The options of kind `IstioInjection`.
     #[serde(default)]
     pub istio_injection: Option<IstioInjectionConfig>,
@@ -118,6 +122,7 @@ impl ChainConfig {
             step::<CentralizeCredentials>("centralizeCredentials", &self.centralize_credentials),
             step::<ExternalDatabase>("externalDatabase", &self.external_database),
             step::<ExternalObjectStore>("externalObjectStore", &self.external_object_store),
+            step::<ExternalIdentityProvider>("externalIdentityProvider", &self.external_identity_provider),
             step::<IstioInjection>("istioInjection", &self.istio_injection),
             step::<AddRequestAuthentication>("addRequestAuthentication", &self.add_request_authentication),
         ]

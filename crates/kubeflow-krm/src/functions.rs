@@ -10,6 +10,7 @@ pub static ALL: &[&dyn DynFunction] = &[
     &centralize_credentials::FUNCTION,
     &external_database::FUNCTION,
     &external_object_store::FUNCTION,
+    &external_identity_provider::FUNCTION,
     &istio_injection::FUNCTION,
     &add_request_authentication::FUNCTION,
 ];

@@ -212,7 +212,7 @@ fn run_writes_to_a_file_with_output() {
     let stdout_run = run(KRM, &["run", &base, "--config", &configs], b"");
     assert_eq!(std::fs::read(&out_file).unwrap(), stdout_run.stdout, "the file holds what stdout would");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.ends_with(&format!("wrote 41 resources to {}\n", out_file.display())), "{stderr}");
+    assert!(stderr.ends_with(&format!("wrote 61 resources to {}\n", out_file.display())), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

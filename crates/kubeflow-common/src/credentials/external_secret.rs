@@ -4,9 +4,9 @@
 //!
 //! Two functions emit them for the same central Secret, each for its own credentials. So that
 //! their output does not depend on which ran first, an ExternalSecret fills every key of the
-//! central Secret that something in its namespace reads: first the keys that are not the
-//! caller's credentials (a dex connector's client secret, say; sorted), then the caller's
-//! credentials in [`Credential::ALL`] order. Both functions compute that from the same items.
+//! central Secret that something in its namespace reads (the caller's credentials and any other
+//! key, a dex connector's client secret say), sorted by key. Both functions compute that from
+//! the same items, and [`refresh_external_secrets`] keeps it so after a function that emits none.
 
 use super::*;
 
@@ -197,7 +197,8 @@ pub fn emit_external_secrets(
             continue;
         }
         let others = other_keys_read(items, target, ns);
-        let keys: Vec<&str> = others.iter().map(String::as_str).chain(keys).collect();
+        let mut keys: Vec<&str> = others.iter().map(String::as_str).chain(keys).collect();
+        keys.sort_unstable();
         let desired = serde_json::to_value(spec(&keys, target, es)).expect("an ExternalSecret spec serializes");
         let existing = items
             .iter()

@@ -136,15 +136,18 @@ pub fn central_external_secret(item: &Value) -> Option<&str> {
 }
 
 /// Keeps the ExternalSecrets of `centralize-credentials` (see [`central_external_secret`]) in
-/// step after a function stopped consumers from reading some central keys (for example
+/// step after a function changed which central keys are read (for example
 /// `external-object-store` with `credentials.fromEnvironment`, which empties the object-store
-/// key variables): from each one, the `data` entries whose key was read in its namespace
-/// `before` and is read there by nothing now are dropped; an ExternalSecret left without entries
-/// is deleted. An info result per change; entries nothing read before are left alone (they serve
-/// consumers outside the input).
+/// key variables, or `external-identity-provider`, whose dex connectors read new keys):
+/// - the `data` entries whose key was read in its namespace `before` and is read there by
+///   nothing now are dropped; an ExternalSecret left without entries is deleted;
+/// - a key read there now and not `before`, with no entry, gets one (reading the same remote
+///   entry as the others), and the entries are sorted by key, as [`emit_external_secrets`]
+///   writes them.
 ///
-/// So `centralize-credentials` then the function gives what the function then
-/// `centralize-credentials` gives: the latter emits entries only for the keys read.
+/// An info result per change; entries nothing read before are left alone (they serve consumers
+/// outside the input). So `centralize-credentials` then the function gives what the function
+/// then `centralize-credentials` gives: the latter emits entries for exactly the keys read.
 pub fn refresh_external_secrets(items: &mut Vec<Value>, before: &SecretReads, results: &mut Vec<KrmResult>) {
     let now = SecretReads::of(items);
     let mut deleted = Vec::new();
@@ -152,6 +155,27 @@ pub fn refresh_external_secrets(items: &mut Vec<Value>, before: &SecretReads, re
         let Some(name) = central_external_secret(item).map(str::to_string) else { continue };
         let ns = object::namespace(item).map(str::to_string);
         let stale = |key: &str| before.reads(ns.as_deref(), &name, key) && !now.reads(ns.as_deref(), &name, key);
+        let read_now: BTreeSet<String> = now
+            .reads
+            .iter()
+            .filter(|((n, secret), _)| n.as_deref() == ns.as_deref() && same_object(secret, &name))
+            .filter_map(|(_, keys)| keys.clone())
+            .flatten()
+            .collect();
+        let Some(data) = item.pointer_mut("/spec/data").and_then(Value::as_array_mut) else { continue };
+        let has = |data: &[Value], k: &str| data.iter().any(|d| d.get("secretKey").and_then(Value::as_str) == Some(k));
+        let added: Vec<String> =
+            read_now.iter().filter(|k| !before.reads(ns.as_deref(), &name, k) && !has(data, k)).cloned().collect();
+        let remote = data.iter().find_map(|d| d.pointer("/remoteRef/key").cloned());
+        if let (false, Some(remote)) = (added.is_empty(), remote) {
+            for k in &added {
+                data.push(serde_json::json!({"remoteRef": {"key": remote, "property": k}, "secretKey": k}));
+            }
+            data.sort_by(|a, b| a.get("secretKey").and_then(Value::as_str).cmp(&b.get("secretKey").and_then(Value::as_str)));
+            results.push(
+                KrmResult::info(format!("also fills keys {}: read in its namespace now", added.join(", "))).on(item).at("spec.data"),
+            );
+        }
         let Some(data) = item.pointer_mut("/spec/data").and_then(Value::as_array_mut) else { continue };
         let dropped: Vec<String> = data
             .iter()
