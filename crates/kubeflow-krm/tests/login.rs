@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use krm_core::{DynFunction, object, yaml};
+use krm_core::{object, yaml};
 use serde_json::{Value, json};
 
 use krm_testkit::golden::fixtures as fixture;

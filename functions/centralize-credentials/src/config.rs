@@ -148,8 +148,6 @@ impl Validate for CentralizeCredentialsConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     /// The published functionConfig loads without errors.
     #[test]
     fn fn_config_is_valid() {

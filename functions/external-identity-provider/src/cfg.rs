@@ -243,7 +243,7 @@ mod tests {
         let mut c = Cfg::parse(TEXT);
         assert_eq!(c.string("provider").as_deref(), Some("oidc"));
         assert_eq!(c.list("skip_auth_routes"), Some(vec!["^/dex/".to_string(), "^/other".to_string()]));
-        assert!(c.set("provider", &Toml::Str("oidc".into())) == false);
+        assert!(!c.set("provider", &Toml::Str("oidc".into())));
         assert!(c.set("email_domains", &Toml::List(vec!["example.com".into()])));
         assert_eq!(c.remove_from_list("skip_auth_routes", &["^/dex/"]), vec!["^/dex/".to_string()]);
         assert!(c.remove("skip_oidc_discovery"));

@@ -687,6 +687,19 @@ pub const RESERVED_VARIABLES: &[&str] = &["OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"
 mod tests {
     use super::*;
 
+    /// The published functionConfig loads without errors.
+    #[test]
+    fn fn_config_is_valid() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fn-configs/external-identity-provider.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.starts_with("# yaml-language-server: $schema=../schemas/ExternalIdentityProvider.json\n"));
+        let config = krm_core::yaml::parse_document(&text).unwrap();
+        let f: &dyn krm_core::DynFunction = &krm_core::Registered::<crate::ExternalIdentityProvider>::new();
+        let results = f.apply(Some(&config), &mut Vec::new());
+        // No error but the empty input's: the config itself is valid.
+        assert!(results.iter().all(|r| !r.is_error() || r.message.contains("no Deployment oauth2-proxy")), "{results:?}");
+    }
+
     #[test]
     fn references() {
         for ok in ["$A", "${A_B}", "$_x1"] {

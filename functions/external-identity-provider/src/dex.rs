@@ -60,21 +60,22 @@ impl DexFound {
 }
 
 /// Finds dex's Deployment, ConfigMap and Service.
-pub fn locate(items: &[Value]) -> Result<DexFound, KrmResult> {
+/// The error is boxed: a result is large, and the found case is the common one.
+pub fn locate(items: &[Value]) -> Result<DexFound, Box<KrmResult>> {
     let deployment = first(items, Selector::of("apps", "Deployment").named("dex"))
-        .ok_or_else(|| KrmResult::error("mode dex: no Deployment dex in the input (is the login stack, common/dex, in this render?)").at("mode"))?;
+        .ok_or_else(|| Box::new(KrmResult::error("mode dex: no Deployment dex in the input (is the login stack, common/dex, in this render?)").at("mode")))?;
     let namespace = object::namespace(&items[deployment]).map(str::to_string);
     let cm = items
         .iter()
         .position(|i| Selector::core("ConfigMap").named("dex").matches(i) && object::namespace(i) == namespace.as_deref())
-        .ok_or_else(|| KrmResult::error("mode dex: no ConfigMap dex (dex's config.yaml) beside Deployment dex").on(&items[deployment]))?;
+        .ok_or_else(|| Box::new(KrmResult::error("mode dex: no ConfigMap dex (dex's config.yaml) beside Deployment dex").on(&items[deployment])))?;
     let text = items[cm].pointer("/data/config.yaml").and_then(Value::as_str);
     let Some(text) = text else {
-        return Err(KrmResult::error("dex's config is not here: no data key config.yaml").on(&items[cm]).at("data"));
+        return Err(Box::new(KrmResult::error("dex's config is not here: no data key config.yaml").on(&items[cm]).at("data")));
     };
     let issuer = match yaml::parse_document(text) {
         Ok(v) => v.get("issuer").and_then(Value::as_str).map(str::to_string),
-        Err(e) => return Err(KrmResult::error(format!("dex's config.yaml is not YAML: {e}")).on(&items[cm]).at("data[config.yaml]")),
+        Err(e) => return Err(Box::new(KrmResult::error(format!("dex's config.yaml is not YAML: {e}")).on(&items[cm]).at("data[config.yaml]"))),
     };
     let service = items
         .iter()

@@ -47,12 +47,12 @@ impl Function for ExternalIdentityProvider {
         }
         let proxy = match oauth2_proxy::locate(items) {
             Ok(p) => p,
-            Err(e) => return vec![e],
+            Err(e) => return vec![*e],
         };
         let dex_found = dex::locate(items);
         if config.mode == Mode::Dex {
             if let Err(e) = &dex_found {
-                return vec![e.clone()];
+                return vec![(**e).clone()];
             }
         }
         let before = SecretReads::of(items);

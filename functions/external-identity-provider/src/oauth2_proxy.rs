@@ -49,9 +49,10 @@ pub struct ProxyFound {
 }
 
 /// Finds oauth2-proxy's Deployment, its config ConfigMap and the parameters its env reads.
-pub fn locate(items: &[Value]) -> Result<ProxyFound, KrmResult> {
+/// The error is boxed: a result is large, and the found case is the common one.
+pub fn locate(items: &[Value]) -> Result<ProxyFound, Box<KrmResult>> {
     let deployment = first(items, Selector::of("apps", "Deployment").named("oauth2-proxy")).ok_or_else(|| {
-        KrmResult::error("no Deployment oauth2-proxy in the input (is the login stack, common/oauth2-proxy, in this render?)").at("mode")
+        Box::new(KrmResult::error("no Deployment oauth2-proxy in the input (is the login stack, common/oauth2-proxy, in this render?)").at("mode"))
     })?;
     let namespace = object::namespace(&items[deployment]).map(str::to_string);
     let in_ns = |i: &Value| object::namespace(i) == namespace.as_deref();
@@ -59,7 +60,7 @@ pub fn locate(items: &[Value]) -> Result<ProxyFound, KrmResult> {
         .iter()
         .find(|i| Selector::core("ConfigMap").matches(i) && in_ns(i) && i.pointer("/data").and_then(|d| d.get(CFG_KEY)).is_some())
         .map(|i| object::name(i).to_string())
-        .ok_or_else(|| KrmResult::error(format!("no ConfigMap with key {CFG_KEY} beside Deployment oauth2-proxy")).on(&items[deployment]))?;
+        .ok_or_else(|| Box::new(KrmResult::error(format!("no ConfigMap with key {CFG_KEY} beside Deployment oauth2-proxy")).on(&items[deployment])))?;
     let mut parameters = Vec::new();
     pod::for_each_container(&items[deployment], |c, _| {
         let Some(env) = c.get("env").and_then(Value::as_array) else { return };
