@@ -148,6 +148,23 @@ impl Cfg {
         }
     }
 
+    /// Removes a key's assignment with the comment lines right above it (up to a blank line):
+    /// the comment that explains a setting goes with it. Returns true if it was there.
+    pub fn remove_with_comment(&mut self, key: &str) -> bool {
+        let Some(span) = self.span(key) else { return false };
+        let mut start = span.start;
+        while start > 0 && self.lines[start - 1].trim_start().starts_with('#') {
+            start -= 1;
+        }
+        self.lines.drain(start..span.end);
+        // One blank line between blocks, not two.
+        let blank = |l: Option<&String>| l.is_some_and(|l| l.trim().is_empty());
+        if start > 0 && blank(self.lines.get(start - 1)) && blank(self.lines.get(start)) {
+            self.lines.remove(start);
+        }
+        true
+    }
+
     /// The strings of an array key (comments and blank lines skipped).
     pub fn list(&self, key: &str) -> Option<Vec<String>> {
         let raw = self.raw(key)?;
@@ -253,5 +270,7 @@ mod tests {
             "provider = \"oidc\"\nemail_domains = [ \"example.com\" ]\n\n# skip\nskip_auth_routes = [\n  \"^/other\",\n]\nscope = \"openid \\\"x\\\"\"\n"
         );
         assert!(!c.remove("skip_oidc_discovery"));
+        assert!(c.remove_with_comment("skip_auth_routes"));
+        assert_eq!(c.text(), "provider = \"oidc\"\nemail_domains = [ \"example.com\" ]\n\nscope = \"openid \\\"x\\\"\"\n");
     }
 }

@@ -287,6 +287,19 @@ pub const DEX_TYPES: &[&str] = &[
     "authproxy", "linkedin", "microsoft", "bitbucket-cloud", "openshift", "atlassian-crowd", "samlExperimental",
 ];
 
+/// Connector types that let anyone log in (`authproxy` trusts a request header, which the
+/// gateway lets through to `/dex/` without login; the mocks are test fixtures).
+pub const REFUSED_TYPES: &[&str] = &["authproxy", "mockCallback", "mockPassword"];
+
+/// Connector types that take a password form, not a redirect to the provider (no
+/// `redirectURI`).
+pub const PASSWORD_TYPES: &[&str] = &["ldap", "keystone", "atlassian-crowd"];
+
+/// Options of a connector's `config` that weaken it: TLS off or unverified, unverified e-mail
+/// addresses accepted (the e-mail is Kubeflow's user id, so users could impersonate each other).
+/// `insecureEnableGroups` (dex's oidc connector: read the groups claim) is not one of them.
+pub const INSECURE_OPTIONS: &[&str] = &["insecureSkipVerify", "insecureNoSSL", "insecureSkipEmailVerified", "insecureSkipIssuerCheck"];
+
 /// Field names that hold a secret in a dex connector's config (github/oidc/microsoft/google
 /// `clientSecret`, ldap `bindPW`, keystone `adminPassword`, ...): never a literal from Git.
 const SECRET_FIELDS: &[&str] = &["clientSecret", "bindPW", "adminPassword", "password", "secret", "token", "privateKey"];
@@ -316,6 +329,11 @@ impl Connector {
     /// True for a type that takes a client id and secret.
     pub fn is_oauth(&self) -> bool {
         matches!(self.kind.as_str(), "github" | "oidc" | "microsoft" | "google")
+    }
+
+    /// True for a type that redirects browsers to the provider and back to `<issuer>/callback`.
+    pub fn redirects(&self) -> bool {
+        !PASSWORD_TYPES.contains(&self.kind.as_str())
     }
 
     /// The central key of the client secret (OAuth types).
@@ -356,6 +374,12 @@ impl Connector {
         }
         if self.name.trim().is_empty() {
             errors.push(ConfigError::new(format!("{at}.name"), "required: the name on dex's login page"));
+        }
+        if REFUSED_TYPES.contains(&self.kind.as_str()) {
+            errors.push(ConfigError::new(
+                format!("{at}.type"),
+                format!("{} lets anyone log in behind Kubeflow's gateway (the gateway lets /dex/ through without login): not allowed", self.kind),
+            ));
         }
         let typed = TYPED.iter().find(|(t, _)| *t == self.kind);
         if !DEX_TYPES.contains(&self.kind.as_str()) && typed.is_none() {
@@ -399,6 +423,12 @@ impl Connector {
                 }
             }
         }
+        if self.kind == "microsoft" && self.groups.is_some() && self.tenant.as_deref().is_none_or(|t| ["common", "organizations", "consumers"].contains(&t)) {
+            errors.push(ConfigError::new(
+                format!("{at}.tenant"),
+                "required with groups: dex checks groups only for one organization's tenant (connector/microsoft, groupsRequired), so with the default common tenant any Microsoft account logs in",
+            ));
+        }
         if self.kind == "oidc" {
             match self.issuer.as_deref() {
                 None => errors.push(ConfigError::new(format!("{at}.issuer"), "required: the provider's issuer")),
@@ -406,18 +436,19 @@ impl Connector {
             }
         }
         if let Some(config) = &self.config {
+            let own: Vec<String> = self.secret_variables().into_iter().map(|(v, _)| v).collect();
             for (key, value) in config {
-                if ["redirectURI", "clientSecret", "bindPW"].contains(&key.as_str()) && !is_reference(value) {
-                    let hint = match key.as_str() {
-                        "redirectURI" => "it is always <issuer>/callback, which this function writes".to_string(),
-                        _ => "a secret in Git: write $VARIABLE and map it in secretEnv".to_string(),
-                    };
-                    if key != "redirectURI" || !value.is_null() {
-                        errors.push(ConfigError::new(format!("{at}.config.{key}"), hint));
-                    }
+                let path = format!("{at}.config.{key}");
+                if key == "redirectURI" {
+                    errors.push(ConfigError::new(path, "always <issuer>/callback, which this function writes (dex refuses any other)"));
+                } else if ["clientSecret", "bindPW"].contains(&key.as_str()) && !is_reference(value) {
+                    errors.push(ConfigError::new(path, "a secret in Git: write $VARIABLE and map it in secretEnv"));
+                } else if INSECURE_OPTIONS.contains(&key.as_str()) && value != &Value::Bool(false) {
+                    errors.push(ConfigError::new(path, "weakens the login (TLS unverified or off, or unverified e-mail addresses, which are Kubeflow user ids): not allowed"));
                 }
             }
             walk_secrets(&format!("{at}.config"), &Value::Object(config.clone()), errors);
+            walk_references(&format!("{at}.config"), &Value::Object(config.clone()), &own, errors);
         }
         let mut keys: Vec<(String, String)> = Vec::new();
         if self.is_oauth() {
@@ -441,15 +472,61 @@ impl Connector {
     }
 }
 
-/// A value that is a `$VARIABLE` / `${VARIABLE}` reference (dex expands it) or null.
+/// A value that is a `$VARIABLE` / `${VARIABLE}` reference (dex expands it).
 fn is_reference(value: &Value) -> bool {
     match value {
         Value::String(s) => {
             let name = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')).or_else(|| s.strip_prefix('$'));
             name.is_some_and(is_variable)
         }
-        Value::Null => true,
         _ => false,
+    }
+}
+
+/// The variables a string references the way Go's `os.ExpandEnv` reads them (`$NAME`,
+/// `${NAME}`; `$$` is not special there, so it is not skipped).
+fn referenced_variables(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        rest = &rest[i + 1..];
+        let name: String = if let Some(r) = rest.strip_prefix('{') {
+            r.split('}').next().unwrap_or_default().to_string()
+        } else {
+            rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
+        };
+        if !name.is_empty() {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// Every `$VARIABLE` in a connector's config must be one this function sets (the connector's
+/// own or its `secretEnv`): dex expands any other to an empty string, silently.
+fn walk_references(at: &str, value: &Value, own: &[String], errors: &mut Vec<ConfigError>) {
+    match value {
+        Value::String(s) => {
+            for name in referenced_variables(s) {
+                if !own.contains(&name) {
+                    errors.push(ConfigError::new(
+                        at,
+                        format!("references ${name}, which nothing sets: map it in secretEnv (dex would read it as empty)"),
+                    ));
+                }
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                walk_references(&format!("{at}.{k}"), v, own, errors);
+            }
+        }
+        Value::Array(list) => {
+            for (i, v) in list.iter().enumerate() {
+                walk_references(&format!("{at}[{i}]"), v, own, errors);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -522,6 +599,10 @@ impl ExternalIdentityProviderConfig {
 }
 
 impl Validate for ExternalIdentityProviderConfig {
+    fn warnings(&self) -> Vec<ConfigError> {
+        self.config_warnings()
+    }
+
     fn validate(&self) -> Vec<ConfigError> {
         let mut errors = credentials::check_secret_name("secretName", &self.secret_name, &[]);
         let mut keys: Vec<(String, String)> = vec![
@@ -551,6 +632,15 @@ impl Validate for ExternalIdentityProviderConfig {
                     format!("allowedGroups[{}]", i - self.allowed_email_domains.len())
                 };
                 errors.push(ConfigError::new(field, "must be a non-empty value without quotes, backslashes or newlines"));
+            }
+        }
+        for (i, d) in self.allowed_email_domains.iter().enumerate() {
+            let host = d.strip_prefix("*.").or_else(|| d.strip_prefix('.')).unwrap_or(d);
+            if d != "*" && (host.is_empty() || !host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')) {
+                errors.push(ConfigError::new(
+                    format!("allowedEmailDomains[{i}]"),
+                    format!("{d:?} is not a domain (example.com, .example.com or *.example.com for subdomains, or * for any)"),
+                ));
             }
         }
         if let Some(scopes) = &self.scopes {
@@ -679,6 +769,30 @@ impl Validate for ExternalIdentityProviderConfig {
     }
 }
 
+impl ExternalIdentityProviderConfig {
+    /// Valid choices that deserve a warning.
+    fn config_warnings(&self) -> Vec<ConfigError> {
+        let mut out = Vec::new();
+        for (i, c) in self.dex.iter().flat_map(|d| d.connectors.iter()).enumerate() {
+            let groups_scope = c.scopes.as_ref().is_some_and(|s| s.iter().any(|x| x == "groups"));
+            let enabled = c.config.as_ref().and_then(|m| m.get("insecureEnableGroups")) == Some(&Value::Bool(true));
+            if c.kind == "oidc" && groups_scope && !enabled {
+                out.push(ConfigError::new(
+                    format!("dex.connectors[{i}].scopes"),
+                    "asks for groups, but dex's oidc connector drops the groups claim unless config.insecureEnableGroups is true: kubeflow-groups stays empty",
+                ));
+            }
+        }
+        if self.mode == Mode::Oidc {
+            out.push(ConfigError::new(
+                "oidc",
+                "oauth2-proxy keeps a session for cookie_expire (24h upstream) but forwards the provider's ID token, which expires sooner (1h at Google): then the gateway answers 401 until the user logs in again, unless oauth2-proxy can refresh (cookie_refresh with a refresh token)",
+            ));
+        }
+        out
+    }
+}
+
 /// Variables the dex Deployment already sets (upstream) or this function sets for the static
 /// client: a connector may not reuse them.
 pub const RESERVED_VARIABLES: &[&str] = &["OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "DEX_USER_PASSWORD", "KUBERNETES_POD_NAMESPACE", "DEX_EXPAND_ENV"];
@@ -708,6 +822,8 @@ mod tests {
         for bad in ["A", "$1A", "${A", "$A B", "pre$A", ""] {
             assert!(!is_reference(&Value::String(bad.into())), "{bad}");
         }
+        assert!(!is_reference(&Value::Null));
+        assert_eq!(referenced_variables("a$B c${D_1}$"), vec!["B".to_string(), "D_1".to_string()]);
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub const PASSWORDS_SECRET: &str = "dex-passwords";
 /// The variable the upstream default user's hash is read from.
 pub const PASSWORD_VARIABLE: &str = "DEX_USER_PASSWORD";
 
+/// The static client's variables (rewired, not created, by this function).
+const STATIC_CLIENT_VARIABLES: [&str; 2] = ["OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"];
+
 /// Where dex is in the input.
 #[derive(Debug, Clone)]
 pub struct DexFound {
@@ -123,6 +126,8 @@ fn connector_value(c: &Connector, issuer: &str) -> Value {
     }
     if c.is_oauth() {
         put("clientSecret", json!(format!("${}", c.variable("CLIENT_SECRET"))));
+    }
+    if c.redirects() {
         put("redirectURI", json!(format!("{issuer}/callback")));
     }
     if let Some(v) = &c.scopes {
@@ -158,9 +163,7 @@ fn connector_value(c: &Connector, issuer: &str) -> Value {
     }
     if let Some(extra) = &c.config {
         for (k, v) in extra {
-            if !(k == "redirectURI" && v.is_null()) {
-                config.insert(k.clone(), v.clone());
-            }
+            config.insert(k.clone(), v.clone());
         }
     }
     json!({"type": c.kind, "id": c.id, "name": c.name, "config": config})
@@ -290,8 +293,10 @@ fn edit_deployment(
             .iter()
             .filter_map(|e| {
                 let name = e.get("name").and_then(Value::as_str)?;
+                // Every variable reading the central Secret is this function's (or the default
+                // user's), except the static client's: one no longer wanted goes.
                 let ours = name == PASSWORD_VARIABLE
-                    || (name.starts_with("DEX_")
+                    || (!STATIC_CLIENT_VARIABLES.contains(&name)
                         && credentials::reads_secret(e).is_some_and(|(s, _)| s == secret)
                         && !wanted.iter().any(|(w, _)| w == name));
                 ours.then(|| name.to_string())

@@ -9,7 +9,8 @@
 //!   `centralize-credentials` rewires them, so the two functions agree in either order;
 //! - [`dex`] edits dex's config and Deployment (`mode: dex`);
 //! - [`oauth2_proxy`] edits `oauth2_proxy.cfg` and oauth2-proxy's parameters (both modes);
-//! - [`removal`] removes dex and replaces its RequestAuthentication (`mode: oidc`).
+//! - [`removal`] removes dex and replaces its RequestAuthentication (`mode: oidc`);
+//! - [`policy`] holds tokens to the same e-mail and group rules as the login.
 //!
 //! The reference docs are `README.md` beside this file.
 
@@ -17,6 +18,7 @@ pub mod cfg;
 pub mod config;
 pub mod dex;
 pub mod oauth2_proxy;
+pub mod policy;
 pub mod removal;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -80,6 +82,7 @@ impl Function for ExternalIdentityProvider {
             }
         }
         oauth2_proxy::apply_common(config, &proxy, old_issuer.as_deref(), items, &mut results);
+        policy::apply(config, items, &mut results);
         credentials::remove_replaced_secrets(items, &target, &mut results);
         dex::remove_default_user_secret(items, &mut results);
         credentials::refresh_external_secrets(items, &before, &mut results);

@@ -115,6 +115,13 @@ fn remove(cfg: &mut Cfg, changes: &mut Vec<String>, key: &str, why: &str) {
     }
 }
 
+/// Removes `key` with the comment that explains it (dex's settings, in mode oidc).
+fn remove_explained(cfg: &mut Cfg, changes: &mut Vec<String>, key: &str, why: &str) {
+    if cfg.remove_with_comment(key) {
+        changes.push(format!("{key} removed ({why})"));
+    }
+}
+
 /// `mode: dex`: oauth2-proxy trusts dex's issuer, sends browsers to dex's public URL and
 /// redeems codes and fetches keys inside the cluster.
 pub fn apply_dex(config: &ExternalIdentityProviderConfig, proxy: &ProxyFound, found: &DexFound, items: &mut [Value], results: &mut Vec<KrmResult>) {
@@ -138,10 +145,10 @@ pub fn apply_oidc(oidc: &OidcConfig, proxy: &ProxyFound, items: &mut [Value], re
         let mut changes = Vec::new();
         set(cfg, &mut changes, "oidc_issuer_url", Toml::Str(oidc.issuer.clone()));
         for key in ["skip_oidc_discovery", "login_url", "redeem_url", "oidc_jwks_url"] {
-            remove(cfg, &mut changes, key, "discovery finds it");
+            remove_explained(cfg, &mut changes, key, "discovery finds it");
         }
         remove(cfg, &mut changes, "relative_redirect_url", "the provider needs the absolute callback URL");
-        remove(cfg, &mut changes, "prompt", "dex's workaround; the provider's default applies");
+        remove_explained(cfg, &mut changes, "prompt", "dex's workaround; the provider's default applies");
         set(cfg, &mut changes, "redirect_url", Toml::Str(oidc.redirect_url.clone()));
         set(cfg, &mut changes, "provider_display_name", Toml::Str(oidc.display_name.clone()));
         for (key, claim, default) in [("oidc_email_claim", &oidc.claims.user_id, "email"), ("oidc_groups_claim", &oidc.claims.groups, "groups")] {
@@ -155,7 +162,7 @@ pub fn apply_oidc(oidc: &OidcConfig, proxy: &ProxyFound, items: &mut [Value], re
         if !removed.is_empty() {
             changes.push("skip_auth_routes without ^/dex/ (dex is removed)".into());
             if cfg.list("skip_auth_routes").is_some_and(|l| l.is_empty()) {
-                cfg.remove("skip_auth_routes");
+                cfg.remove_with_comment("skip_auth_routes");
             }
         }
         changes
@@ -204,7 +211,7 @@ pub fn apply_common(config: &ExternalIdentityProviderConfig, proxy: &ProxyFound,
             let entries: Vec<String> = entries.into_iter().filter(|e| if seen.contains(e) { false } else { seen.push(e.clone()); true }).collect();
             Some(entries.join(","))
         },
-        "extra JWT issuers follow dex's issuer",
+        if new_issuer.is_some() { "extra JWT issuers follow dex's issuer" } else { "dex's issuer is no longer trusted (dex is removed)" },
         items,
         results,
     );

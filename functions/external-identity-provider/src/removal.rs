@@ -94,8 +94,14 @@ pub fn replace_request_authentication(oidc: &OidcConfig, old: Option<&str>, item
     let rule = serde_json::to_value(rule).expect("a rule serializes");
     match existing {
         Some(index) => {
-            let selector = items[index].pointer("/spec/selector").cloned().unwrap_or(Value::Null);
-            let spec = json!({"jwtRules": [rule], "selector": selector});
+            // The provider's rule replaces the one for its issuer; rules the user added stay.
+            let mut rules: Vec<Value> = items[index].pointer("/spec/jwtRules").and_then(Value::as_array).cloned().unwrap_or_default();
+            match rules.iter().position(|r| r.get("issuer").and_then(Value::as_str) == Some(&oidc.issuer)) {
+                Some(i) => rules[i] = rule,
+                None => rules.insert(0, rule),
+            }
+            let mut spec = items[index].get("spec").cloned().unwrap_or(json!({}));
+            spec["jwtRules"] = Value::Array(rules);
             if items[index].get("spec") != Some(&spec) {
                 items[index]["spec"] = spec;
                 results.push(KrmResult::info(format!("updated: trusts {} for audiences {}", oidc.issuer, oidc.audiences.join(", "))).on(&items[index]).at("spec"));
