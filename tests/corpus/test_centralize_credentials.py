@@ -9,7 +9,9 @@ from harness import assert_only, is_kind, run_function
 
 CENTRAL = "kubeflow-credentials"
 KEYS = {"database.username": "db-username", "database.password": "db-password",
-        "objectStore.accessKey": "s3-access-key", "objectStore.secretKey": "s3-secret-key"}
+        "objectStore.accessKey": "s3-access-key", "objectStore.secretKey": "s3-secret-key",
+        "login.clientId": "oidc-client-id", "login.clientSecret": "oidc-client-secret",
+        "login.cookieSecret": "oauth2-proxy-cookie-secret", "login.passwordHash": "dex-password-hash"}
 FN = {"apiVersion": "fn.kubeflow-krm.dev/v1alpha1", "kind": "CentralizeCredentials",
       "metadata": {"name": "x"}, "secretName": CENTRAL}
 ES = {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"}, "remoteKey": "kubeflow/credentials"}
@@ -20,9 +22,14 @@ OLD = {
     "mlpipeline-minio-artifact": {"accesskey", "secretkey"},
     "katib-mysql-secrets": {"MYSQL_ROOT_PASSWORD", "DB_USER", "DB_PASSWORD"},
     "model-registry-db-secrets": {"MYSQL_USER_NAME", "MYSQL_ROOT_PASSWORD"},
+    # The login (facts §11).
+    "dex-oidc-client": {"OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"},
+    "dex-passwords": {"DEX_USER_PASSWORD"},
+    "oauth2-proxy": {"client-id", "client-secret", "cookie-secret"},
 }
 # Values that must never reach a message (the defaults, plain and base64).
-SECRET_VALUES = ["minio123", "dGVzdA==", "cm9vdA==", "bWluaW8xMjM="]
+SECRET_VALUES = ["minio123", "dGVzdA==", "cm9vdA==", "bWluaW8xMjM=", "pUBnBOY80SnXgjibTYM9ZWNzY2xreNGQok",
+                 "7d16fee92f8d11b8940b081b3f8b8acb", "N2QxNmZlZTkyZjhkMTFiODk0MGIwODFiM2Y4YjhhY2I="]
 ARGO_SLOTS = ("accessKeySecret", "secretKeySecret")
 MR_FIXTURE = os.path.join(harness.ROOT, "tests", "fixtures", "model-registry.yaml")
 
@@ -158,7 +165,13 @@ def check_no_default_credentials(run):
 
 MASTER_CONSUMERS = {"ml-pipeline", "cache-server", "metadata-grpc-deployment", "ml-pipeline-ui",
                     "kubeflow-pipelines-profile-controller", "seaweedfs", "katib-db-manager", "katib-mysql",
-                    "workflow-controller-configmap"}
+                    "workflow-controller-configmap", "dex", "oauth2-proxy"}
+
+
+def is_expected_consumer(ident):
+    """A consumer of the render: a Deployment of MASTER_CONSUMERS, or Argo's ConfigMap (dex's
+    ConfigMap `dex` names its variables, it reads no Secret)."""
+    return ident[3] in MASTER_CONSUMERS and (ident[1] == "Deployment" or ident[3] == "workflow-controller-configmap")
 
 
 def is_consumer(ident):
@@ -167,13 +180,15 @@ def is_consumer(ident):
 
 def test_master_every_consumer_reads_the_central_secret():
     run = run_function("centralize-credentials", dict(FN, externalSecret=ES))
-    expected = {i for i in run.before_by_id if i[3] in MASTER_CONSUMERS and i[1] in ("Deployment", "ConfigMap")}
+    expected = {i for i in run.before_by_id if is_expected_consumer(i)}
     check_rewired(run, expected)
     check_no_default_credentials(run)
     check_no_messages_leak(run)
-    # Every other item is unchanged (YAML 1.1, strictly); the three Secrets go; one ExternalSecret.
+    # Every other item is unchanged (YAML 1.1, strictly); the six Secrets go; an ExternalSecret per
+    # namespace that reads the central Secret.
     assert_only(run, changed=[is_consumer], removed=[is_kind("Secret")], added=[is_kind("ExternalSecret")])
-    assert sorted(i[3] for i in run.removed) == ["katib-mysql-secrets", "mlpipeline-minio-artifact", "mysql-secret"]
+    assert sorted(i[3] for i in run.removed) == ["dex-oidc-client", "dex-passwords", "katib-mysql-secrets",
+                                                 "mlpipeline-minio-artifact", "mysql-secret", "oauth2-proxy-h675gf55ht"]
     assert sorted(i[3] for i in run.changed) == sorted(MASTER_CONSUMERS)
     # The Argo document keeps every other line, comments included.
     before = run.item("ConfigMap", "workflow-controller-configmap", False)["data"]["artifactRepository"]
@@ -187,18 +202,23 @@ def test_master_every_consumer_reads_the_central_secret():
     katib = run.item("Deployment", "katib-db-manager")["spec"]["template"]["spec"]["containers"][0]["env"]
     assert [e["name"] for e in katib] == ["DB_NAME", "DB_PASSWORD", "DB_USER"]
     assert katib[2]["valueFrom"]["secretKeyRef"] == {"key": "db-username", "name": CENTRAL}
-    # The ExternalSecret of the contract, in the one namespace that needs the Secret.
-    es = [i for i in run.after if i.get("kind") == "ExternalSecret"]
-    assert len(es) == 1 and es[0]["metadata"] == {"name": CENTRAL, "namespace": "kubeflow"}
+    # The ExternalSecrets of the contract, one in each namespace that needs the Secret, keys sorted.
+    es = {i["metadata"]["namespace"]: i for i in run.after if i.get("kind") == "ExternalSecret"}
+    assert sorted(es) == ["auth", "kubeflow", "oauth2-proxy"], sorted(es)
+    assert [d["secretKey"] for d in es["auth"]["spec"]["data"]] == ["dex-password-hash", "oidc-client-id", "oidc-client-secret"]
+    assert [d["secretKey"] for d in es["oauth2-proxy"]["spec"]["data"]] == ["oauth2-proxy-cookie-secret", "oidc-client-id", "oidc-client-secret"]
+    es = [es["kubeflow"]]
+    assert es[0]["metadata"] == {"name": CENTRAL, "namespace": "kubeflow"}
     assert es[0]["apiVersion"] == "external-secrets.io/v1"
     assert es[0]["spec"] == {
-        "data": [{"remoteRef": {"key": "kubeflow/credentials", "property": k}, "secretKey": k} for k in KEYS.values()],
+        "data": [{"remoteRef": {"key": "kubeflow/credentials", "property": k}, "secretKey": k}
+                 for k in ["db-password", "db-username", "s3-access-key", "s3-secret-key"]],
         "refreshInterval": "1h",
         "secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"},
         "target": {"name": CENTRAL},
     }
     namespace_infos = [r for r in run.results_of("info") if r["message"].startswith("namespace ")]
-    assert [r["message"].split()[1] for r in namespace_infos] == ["kubeflow"]
+    assert [r["message"].split()[1] for r in namespace_infos] == ["auth", "kubeflow", "oauth2-proxy"]
     # Only the Argo note warns: the render mounts no credential Secret.
     assert [w["resourceRef"]["name"] for w in run.results_of("warning")] == ["workflow-controller-configmap"]
 
@@ -214,8 +234,8 @@ def test_model_registry_db_overlay():
     docs = harness.corpus_docs() + mr_docs()
     run = run_function("centralize-credentials", FN, docs=docs)
     expected = {i for i in run.before_by_id
-                if (i[3] in MASTER_CONSUMERS or i[3] in ("model-registry-deployment", "model-registry-db"))
-                and i[1] in ("Deployment", "ConfigMap")}
+                if is_expected_consumer(i)
+                or (i[3] in ("model-registry-deployment", "model-registry-db") and i[1] == "Deployment")}
     check_rewired(run, expected)
     check_no_default_credentials(run)
     check_no_messages_leak(run)
