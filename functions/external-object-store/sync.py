@@ -8,7 +8,8 @@
 # external object store the function configured through the environment of the
 # kubeflow-pipelines-profile-controller Deployment:
 #
-#   OBJECT_STORE_ENDPOINT     host:port of the store's S3 API
+#   OBJECT_STORE_ENDPOINT     host[:port] of the store's S3 API, the port only where it is not
+#                             the scheme's default (the KFP UI refuses an AWS endpoint with one)
 #   OBJECT_STORE_SECURE       "true": TLS
 #   OBJECT_STORE_REGION       the bucket's region
 #   OBJECT_STORE_BUCKET       the bucket
@@ -16,8 +17,14 @@
 #                             (or MINIO_ACCESS_KEY / MINIO_SECRET_KEY) into Secret
 #                             mlpipeline-minio-artifact of each namespace; "fromEnvironment": no
 #                             keys anywhere, the AWS default credential chain
+#   OBJECT_STORE_ROOT_QUERY   with fromEnvironment on KFP before 2.17: the query appended to
+#                             each s3:// default pipeline root ("?region=...&endpoint=..."); those
+#                             launchers ignore the providers then and open the bucket from the
+#                             root URL alone (backend/src/v2/objectstore/object_store.go OpenBucket)
+#   ALLOWED_ARTIFACT_ENDPOINTS, ALLOWED_GCS_UNIVERSE_DOMAINS  when set (newer KFP releases),
+#                             passed on to each namespace's artifact proxy
 #   DEFAULT_EDITOR_ANNOTATIONS  JSON map set on ServiceAccount default-editor of each namespace
-#                             (IRSA / workload identity), through the Kubernetes API
+#                             (IRSA), through the Kubernetes API
 #
 # It makes no call to the store (no per-namespace IAM keys, no lifecycle rule) and needs nothing
 # beyond the Python standard library.
@@ -89,13 +96,18 @@ def get_settings_from_env(environ=None):
     secure = env.get("OBJECT_STORE_SECURE", "true").lower() == "true"
     endpoint = env.get("OBJECT_STORE_ENDPOINT", "")
     if not endpoint:
-        raise ValueError("OBJECT_STORE_ENDPOINT is not set: the external object store's host:port")
+        raise ValueError("OBJECT_STORE_ENDPOINT is not set: the external object store's host[:port]")
     host, port = _split_endpoint(endpoint, secure)
     settings["endpoint"] = endpoint
     settings["host"] = host
     settings["port"] = port
     settings["secure"] = secure
     settings["region"] = env.get("OBJECT_STORE_REGION", "us-east-1")
+    for name, key in PASSED_ON:
+        settings[key] = env.get(name, "")
+    settings["root_query"] = env.get("OBJECT_STORE_ROOT_QUERY", "")
+    if settings["root_query"] and not settings["root_query"].startswith("?"):
+        raise ValueError("OBJECT_STORE_ROOT_QUERY must start with '?'")
     settings["bucket"] = env.get("OBJECT_STORE_BUCKET", "mlpipeline")
 
     mode = env.get("OBJECT_STORE_CREDENTIALS", "secret")
@@ -115,6 +127,16 @@ def get_settings_from_env(environ=None):
     annotations = env.get("DEFAULT_EDITOR_ANNOTATIONS", "")
     settings["default_editor_annotations"] = json.loads(annotations) if annotations else {}
     return settings
+
+
+def pipeline_root(settings, namespace):
+    """The namespace's default pipeline root: KFP_DEFAULT_PIPELINE_ROOT, else the namespace's
+    prefix on the bucket; with OBJECT_STORE_ROOT_QUERY, an s3:// or minio:// root without a query
+    of its own gets it."""
+    root = settings["default_pipeline_root"] or f"s3://{settings['bucket']}/private-artifacts/{namespace}/v2/artifacts"
+    if settings["root_query"] and root.startswith(("s3://", "minio://")) and "?" not in root:
+        root += settings["root_query"]
+    return root
 
 
 def providers_yaml(settings, secret_name, access_key_key, secret_key_key):
@@ -144,6 +166,12 @@ def providers_yaml(settings, secret_name, access_key_key, secret_key_key):
     return "\n".join(lines) + "\n"
 
 
+# Settings of newer KFP frontends that the controller passes on to each namespace's artifact proxy
+# when it has them (kubeflow/pipelines#14349: the origins the proxy may read artifacts from).
+PASSED_ON = (("ALLOWED_ARTIFACT_ENDPOINTS", "allowed_artifact_endpoints"),
+             ("ALLOWED_GCS_UNIVERSE_DOMAINS", "allowed_gcs_universe_domains"))
+
+
 def store_env(settings):
     """The environment of a KFP frontend (the artifact proxy) reading the store."""
     if settings["from_environment"]:
@@ -160,11 +188,10 @@ def store_env(settings):
         {"name": "MINIO_SSL", "value": secure},
         {"name": "MINIO_NAMESPACE", "value": ""},
         {"name": "AWS_S3_ENDPOINT", "value": settings["host"]},
-        {"name": "AWS_S3_PORT", "value": settings["port"]},
         {"name": "AWS_REGION", "value": settings["region"]},
         {"name": "AWS_SSL", "value": secure},
         {"name": "ARGO_ARCHIVE_BUCKETNAME", "value": settings["bucket"]},
-    ]
+    ] + [{"name": n, "value": settings[k]} for n, k in PASSED_ON if settings[k]]
 
 
 def _api_version(types, kind, default):
@@ -201,8 +228,7 @@ def desired_resources(settings, namespace, types=()):
             "kind": "ConfigMap",
             "metadata": {"name": "kfp-launcher", "namespace": namespace},
             "data": {
-                "defaultPipelineRoot": settings["default_pipeline_root"]
-                or f"s3://{bucket}/private-artifacts/{namespace}/v2/artifacts",
+                "defaultPipelineRoot": pipeline_root(settings, namespace),
                 "providers": providers_yaml(settings, SECRET_NAME, ACCESS_KEY_KEY, SECRET_KEY_KEY),
                 "clusterDomain": cluster_domain,
             },

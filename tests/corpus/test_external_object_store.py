@@ -13,7 +13,9 @@ import harness
 from harness import assert_only, is_kind, run_function
 
 ENDPOINT = "s3.eu-west-1.amazonaws.com"
-HOST_PORT = ENDPOINT + ":443"
+# The address every client is given: the host alone, 443 being the https default
+# (minio-js refuses host:port in the UI; config.rs address()).
+HOST_PORT = ENDPOINT
 BUCKET = "my-kubeflow-artifacts"
 REGION = "eu-west-1"
 CENTRAL = "kubeflow-credentials"
@@ -87,6 +89,10 @@ def check_consumers(run_, static):
     assert literal(ui, "MINIO_SSL") == "true" and literal(ui, "MINIO_NAMESPACE") == ""
     assert literal(ui, "AWS_S3_ENDPOINT") == ENDPOINT and literal(ui, "AWS_REGION") == REGION
     assert literal(ui, "AWS_SSL") == "true" and literal(ui, "ARGO_ARCHIVE_BUCKETNAME") == BUCKET
+    # No UI version reads a port for the S3 client (frontend/server/configs.ts loadConfigs()).
+    assert "AWS_S3_PORT" not in ui
+    # Finished runs' logs of profile namespaces: the UI looks where their repositories put them.
+    assert literal(ui, "ARGO_KEYFORMAT").startswith("private-artifacts/{{workflow.namespace}}/{{workflow.name}}/")
     # Keys.
     for env, names in ((api, KEY_VARIABLES[:2]), (ui, KEY_VARIABLES[2:])):
         for name in names:
@@ -112,7 +118,10 @@ def check_consumers(run_, static):
     assert after.count("#") == before.count("#")
     # The launcher of the Pipelines namespace.
     launcher = run_.item("ConfigMap", "kfp-launcher")["data"]
-    assert launcher["defaultPipelineRoot"] == f"s3://{BUCKET}/v2/artifacts"
+    # With fromEnvironment, KFP 2.16's launcher ignores the providers: the root carries the store
+    # in gocloud v0.40's names (backend/src/v2/objectstore/object_store.go OpenBucket()).
+    query = "" if static else f"?region={REGION}&endpoint=https://{ENDPOINT}&use_path_style=true"
+    assert launcher["defaultPipelineRoot"] == f"s3://{BUCKET}/v2/artifacts" + query
     providers = yaml.load(launcher["providers"], Loader=harness.LOADER)
     for p in ("s3", "minio"):
         d = providers[p]["default"]
@@ -129,6 +138,10 @@ def check_consumers(run_, static):
     assert literal(controller, "OBJECT_STORE_SECURE") == "true"
     assert literal(controller, "OBJECT_STORE_REGION") == REGION
     assert literal(controller, "OBJECT_STORE_BUCKET") == BUCKET
+    if static:
+        assert "OBJECT_STORE_ROOT_QUERY" not in controller
+    else:
+        assert literal(controller, "OBJECT_STORE_ROOT_QUERY") == query
     assert literal(controller, "OBJECT_STORE_CREDENTIALS") == ("secret" if static else "fromEnvironment")
     for gone in ("AWS_ENDPOINT_URL", "S3_ENDPOINT_URL", "OBJECT_STORE_HOST"):
         assert gone not in controller

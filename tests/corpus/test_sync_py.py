@@ -240,12 +240,20 @@ def check_common(served, answer, static):
         assert address not in text, f"the answer names {address}"
     # kfp-launcher: the namespace's root on the bucket, the store as provider.
     launcher = objects[("ConfigMap", "kfp-launcher")]["data"]
-    assert launcher["defaultPipelineRoot"] == f"s3://{BUCKET}/private-artifacts/team-a/v2/artifacts"
+    # With fromEnvironment the root carries the store as a query in the names of the input's KFP
+    # (its launcher ignores the providers then); none with static keys.
+    query = served.env.get("OBJECT_STORE_ROOT_QUERY", "")
+    assert launcher["defaultPipelineRoot"] == f"s3://{BUCKET}/private-artifacts/team-a/v2/artifacts" + query
+    if static:
+        assert query == ""
+    else:
+        names = "use_path_style=true" if served.controller["kind"] == "DecoratorController" else "s3ForcePathStyle=true"
+        assert query == f"?region={REGION}&endpoint=https://{ENDPOINT}&" + (names if "use_path" in names else "disableSSL=false&" + names), query
     providers = yaml.load(launcher["providers"], Loader=harness.LOADER)
     assert set(providers) == {"s3", "minio"}
     for p in providers.values():
         d = p["default"]
-        assert d["endpoint"] == f"{ENDPOINT}:443" and d["region"] == REGION
+        assert d["endpoint"] == ENDPOINT and d["region"] == REGION
         assert d["disableSSL"] is False and d["forcePathStyle"] is True
         if static:
             assert d["credentials"] == {"fromEnv": False, "secretRef": {
@@ -261,7 +269,7 @@ def check_common(served, answer, static):
     repo = objects[("ConfigMap", "artifact-repositories")]
     assert repo["metadata"]["annotations"] == {"workflows.argoproj.io/default-artifact-repository": "default-namespaced"}
     s3 = json.loads(repo["data"]["default-namespaced"])["s3"]
-    assert s3["endpoint"] == f"{ENDPOINT}:443" and s3["bucket"] == BUCKET and s3["insecure"] is False and s3["region"] == REGION
+    assert s3["endpoint"] == ENDPOINT and s3["bucket"] == BUCKET and s3["insecure"] is False and s3["region"] == REGION
     assert s3["keyFormat"].startswith("private-artifacts/team-a/{{workflow.name}}/")
     if static:
         assert s3["accessKeySecret"] == {"name": "mlpipeline-minio-artifact", "key": "accesskey"}
@@ -327,9 +335,24 @@ def test_master_artifact_proxy():
         answer = served.sync()
         objects = check_common(served, answer, static=True)
         assert ("Deployment", "ml-pipeline-ui-artifact") in objects
+        proxy_env = {e["name"] for e in objects[("Deployment", "ml-pipeline-ui-artifact")]["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert "ALLOWED_ARTIFACT_ENDPOINTS" not in proxy_env, "nothing new where the release has no allow-list"
         image = objects[("Deployment", "ml-pipeline-ui-artifact")]["spec"]["template"]["spec"]["containers"][0]["image"]
         assert image == "ghcr.io/kubeflow/kfp-frontend:2.16.0"
         compare_with_original(served, answer, original_answer("master", STATIC, env_change=change), added=[])
+    finally:
+        served.close()
+
+
+def test_allow_list_passed_on_to_the_artifact_proxy():
+    """A newer KFP's controller has ALLOWED_ARTIFACT_ENDPOINTS: each namespace's artifact proxy
+    gets it (the proxy has no AWS settings of its own to trust the store by)."""
+    allowed = f"https://{ENDPOINT},https://backup.example.com"
+    served = Served("master", STATIC, env_change={"ARTIFACTS_PROXY_ENABLED": "true", "ALLOWED_ARTIFACT_ENDPOINTS": allowed})
+    try:
+        objects = check_common(served, served.sync(), static=True)
+        env = objects[("Deployment", "ml-pipeline-ui-artifact")]["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert {"name": "ALLOWED_ARTIFACT_ENDPOINTS", "value": allowed} in env
     finally:
         served.close()
 

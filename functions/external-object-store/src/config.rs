@@ -27,8 +27,9 @@ pub struct ExternalObjectStoreConfig {
     #[serde(default = "mlpipeline")]
     pub bucket: String,
     /// How Kubeflow authenticates to the store: a Secret with static keys (`secretName`), or
-    /// `fromEnvironment: true` for the AWS default credential chain (IRSA, EKS Pod Identity,
-    /// workload identity).
+    /// `fromEnvironment: true` for the AWS default credential chain (IRSA, EKS Pod Identity
+    /// from KFP 2.14, instance profiles). Google Cloud Storage's S3 interface needs HMAC keys,
+    /// i.e. `secretName`.
     pub credentials: CredentialsConfig,
     /// Delete the bundled MinIO or SeaweedFS and everything that only serves it (Service, PVC,
     /// ServiceAccount, NetworkPolicy, AuthorizationPolicy, DestinationRule), and the in-tree
@@ -64,7 +65,8 @@ pub struct CredentialsConfig {
     #[serde(default = "default_keys::object_store_secret_key")]
     pub secret_key_key: String,
     /// No static keys: every key variable is emptied so the AWS default credential chain is used
-    /// (IRSA, EKS Pod Identity, instance profile, workload identity).
+    /// (IRSA, EKS Pod Identity from KFP 2.14, instance profile). Not for Google Cloud Storage,
+    /// whose S3 interface takes HMAC keys only.
     #[serde(default)]
     pub from_environment: bool,
     /// With `fromEnvironment`: annotations for the ServiceAccounts that talk to the store (API
@@ -95,9 +97,22 @@ impl ExternalObjectStoreConfig {
         }
     }
 
-    /// `host:port`, always with the port.
-    pub fn host_port(&self) -> String {
-        format!("{}:{}", self.host_literal(), self.port())
+    /// The address every consumer is given: the host alone when the port is the scheme's
+    /// default (443 with TLS, 80 without), else `host:port`.
+    ///
+    /// Why not always `host:port`: the KFP UI passes an S3 provider's endpoint to minio-js as it
+    /// is when it names AWS (`frontend/server/minio-helper.ts` `parseS3ProviderInfo()`, KFP 2.5.0
+    /// and 2.16.0), and minio-js refuses a host containing `:` (`isValidEndpoint`), so
+    /// `s3.eu-west-1.amazonaws.com:443` broke previews on AWS. Without a port, every reader uses
+    /// the scheme's default: minio-js and minio-go (Argo's S3 driver, the API server), the AWS
+    /// SDK session of the launcher (`backend/src/v2/objectstore/object_store.go`
+    /// `createS3BucketSession()`), and the UI's provider parsing (port `undefined`).
+    pub fn address(&self) -> String {
+        let default = if self.secure { 443 } else { 80 };
+        match self.port() {
+            p if p == default => self.host_literal(),
+            p => format!("{}:{p}", self.host_literal()),
+        }
     }
 
     /// The credential target for static keys (`None` with `fromEnvironment`).
@@ -253,7 +268,7 @@ impl Validate for ExternalObjectStoreConfig {
             )),
             (None, false) => errors.push(ConfigError::new(
                 "credentials.secretName",
-                "required: the Secret with the store's keys, or fromEnvironment: true for IRSA / workload identity",
+                "required: the Secret with the store's keys, or fromEnvironment: true for IRSA or another AWS credential source",
             )),
             (Some(name), false) => {
                 errors.extend(credentials::check_secret_name("credentials.secretName", name, &[]));
@@ -321,12 +336,17 @@ mod tests {
     fn endpoint_parts() {
         let mut c: ExternalObjectStoreConfig = serde_json::from_value(serde_json::json!({
             "endpoint": "[2001:db8::1]", "credentials": {"fromEnvironment": true}})).unwrap();
-        assert_eq!((c.host(), c.host_literal(), c.port(), c.host_port()), ("2001:db8::1".into(), "[2001:db8::1]".into(), 443, "[2001:db8::1]:443".into()));
+        assert_eq!((c.host(), c.host_literal(), c.port(), c.address()), ("2001:db8::1".into(), "[2001:db8::1]".into(), 443, "[2001:db8::1]".into()));
         c.secure = false;
         c.endpoint = "minio.storage".into();
-        assert_eq!(c.host_port(), "minio.storage:80");
+        assert_eq!(c.address(), "minio.storage");
+        c.endpoint = "minio.storage:443".into();
+        assert_eq!(c.address(), "minio.storage:443", "443 is not plain HTTP's default");
         c.endpoint = "minio.storage:9000".into();
-        assert_eq!((c.host(), c.port()), ("minio.storage".into(), 9000));
+        assert_eq!((c.host(), c.port(), c.address()), ("minio.storage".into(), 9000, "minio.storage:9000".into()));
+        c.secure = true;
+        c.endpoint = "s3.eu-west-1.amazonaws.com:443".into();
+        assert_eq!(c.address(), "s3.eu-west-1.amazonaws.com", "the UI refuses an AWS endpoint with a port");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! external-object-store: Kubeflow Pipelines on an external S3-compatible object store, with
-//! static keys or the environment's credentials (IRSA, workload identity), and the bundled MinIO
-//! or SeaweedFS removed.
+//! static keys or the environment's AWS credentials (IRSA, EKS Pod Identity), and the bundled
+//! MinIO or SeaweedFS removed. What each KFP release reads is in [`kfp`] and `docs/upstream/`.
 //!
 //! The credential rewiring (static keys) is shared with centralize-credentials and lives in
 //! [`kubeflow_common::credentials`]; the profile controller's replacement `sync.py` is beside this
 //! file. The reference docs are `README.md` beside this file.
 
 pub mod config;
+mod kfp;
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,7 @@ use kubeflow_common::k8s::{FieldPath, Selector, generate, object, pod, shape};
 use krm_core::result::ResourceRef;
 use krm_core::{Function, KrmResult, yaml};
 use kubeflow_common::credentials::{self, Credential, KNOWN_VARIABLES, RefKind, SecretReads, Target};
+use kfp::{Kfp, StoreUrl};
 pub use config::{CredentialsConfig, ExternalObjectStoreConfig};
 
 /// The `external-object-store` function.
@@ -37,6 +39,27 @@ const SYNC_PY_MARKER: &str = "# kubeflow-krm external-object-store:";
 
 /// The in-tree object-store Secret (its catalogue keys hold the credentials).
 const STORE_SECRET: &str = "mlpipeline-minio-artifact";
+
+/// Where Argo archives a profile namespace's logs, as the UI's `ARGO_KEYFORMAT` names it: the
+/// `keyFormat` that the script writes into each namespace's `artifact-repositories`, with the
+/// namespace as the UI fills it in (`frontend/server/workflow-helper.ts`
+/// `createPodLogsMinioRequestConfig()` replaces `{{workflow.namespace}}` with the request's
+/// `podnamespace`, KFP 2.3.0, 2.5.0 and 2.16.0).
+///
+/// Why: a finished run's logs, once its pod is gone, are read by the UI server from the archive
+/// (`handlers/pod-logs.ts` `getPodLogsHandler()`: the pod, then the Workflow, which it looks up
+/// in its own namespace only before 2.17, then `ARGO_ARCHIVE_*` with this key format and the
+/// UI's `MINIO_*` settings). Its default, `artifacts/{{workflow.name}}/...`, is the key of the
+/// Pipelines namespace's repository, not of profile namespaces.
+const UI_LOG_KEY_FORMAT: &str =
+    "private-artifacts/{{workflow.namespace}}/{{workflow.name}}/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}/{{workflow.creationTimestamp.d}}/{{pod.name}}";
+
+/// The newer KFP UI's allow-list of artifact-store origins (kubeflow/pipelines#14349, after
+/// 2.17.0): `frontend/server/configs.ts` `parseAllowedArtifactEndpoints()` reads comma-separated
+/// absolute http(s) origins, and the artifact and pod-log handlers refuse a store whose origin is
+/// neither the configured MinIO/AWS one nor listed. The profile controller passes it to each
+/// namespace's artifact proxy, which has no AWS settings of its own.
+const ALLOWED_ENDPOINTS: &str = "ALLOWED_ARTIFACT_ENDPOINTS";
 
 /// Pod-template annotation holding a hash of the profile controller's script, so that a changed
 /// script rolls the controller (the code ConfigMap keeps its name).
@@ -66,18 +89,6 @@ const STORE_SERVERS: &[&str] = &["minio", "seaweedfs"];
 /// Text that names the bundled store (its Service, IAM and S3 ports).
 const BUNDLED_ADDRESSES: &[&str] = &["seaweedfs.kubeflow", "minio-service", ":8111", ":8333"];
 
-/// KFP releases whose API server is known to fail with the default credential chain.
-const IRSA_REGRESSIONS: &[(&str, &str)] = &[
-    (
-        "2.15.",
-        "KFP 2.15 API servers refuse empty OBJECTSTORECONFIG_ACCESSKEY/_SECRETACCESSKEY (\"ObjectStoreConfig.AccessKey is required\", kubeflow/pipelines#12508, fixed in 2.16.0)",
-    ),
-    (
-        "2.16.",
-        "KFP 2.16 API servers are reported to hang at startup after \"Initializing Object store client...\" with the default credential chain (kubeflow/pipelines#12960)",
-    ),
-];
-
 impl Function for ExternalObjectStore {
     const NAME: &'static str = "external-object-store";
     const KIND: &'static str = "ExternalObjectStore";
@@ -90,10 +101,15 @@ impl Function for ExternalObjectStore {
             return shape_errors;
         }
         let before = SecretReads::of(items);
-        let store = Store::of(config);
+        let mut store = Store::of(config);
         let mut results = Vec::new();
         if config.remove_in_cluster {
             remove_bundled(items, &mut results);
+        }
+        let kfp = Kfp::of(items);
+        store.profiles = !kubeflow_common::k8s::select::find(items, Selector::of("apps", "Deployment").named(CONTROLLER)).is_empty();
+        if store.from_environment {
+            results.extend(environment_warnings(config, kfp.as_ref(), &mut store));
         }
         if let Some(target) = &store.target {
             credentials::centralize(items, target, &mut results);
@@ -108,7 +124,7 @@ impl Function for ExternalObjectStore {
         profile_controller(items, &store, &mut results);
         if store.from_environment {
             service_accounts(items, &store, &mut results);
-            irsa_regressions(items, &mut results);
+            results.extend(kfp::credential_chain_warnings(items, kfp.as_ref(), store.annotations.contains_key(kfp::IRSA_ANNOTATION)));
         }
         if config.remove_in_cluster {
             remove_secrets(items, &store, &mut results);
@@ -134,7 +150,8 @@ struct Store {
     host: String,
     /// Port as text.
     port: String,
-    /// `host:port` (Argo, the launcher, the profile controller).
+    /// The host, with the port only where it is not the scheme's default (Argo, the launcher's
+    /// providers, the profile controller: see [`ExternalObjectStoreConfig::address`]).
     endpoint: String,
     secure: bool,
     region: String,
@@ -143,6 +160,12 @@ struct Store {
     /// The static-key target (`None` with `fromEnvironment`).
     target: Option<Target>,
     annotations: BTreeMap<String, String>,
+    /// With `fromEnvironment`: the query of every default pipeline root, which carries the
+    /// store's settings to launchers that ignore the providers then (see [`kfp`]).
+    root_query: String,
+    /// The input has the Pipelines profile controller (multi-user): its script writes each
+    /// profile namespace's Argo repository.
+    profiles: bool,
 }
 
 impl Store {
@@ -150,14 +173,22 @@ impl Store {
         Store {
             host: config.host(),
             port: config.port().to_string(),
-            endpoint: config.host_port(),
+            endpoint: config.address(),
             secure: config.secure,
             region: config.region.clone(),
             bucket: config.bucket.clone(),
             from_environment: config.credentials.from_environment,
             target: config.target(),
             annotations: config.credentials.service_account_annotations.clone(),
+            root_query: String::new(),
+            profiles: false,
         }
+    }
+
+    /// The store's origin as a browser or `URL.origin` writes it: scheme, host, and the port
+    /// when it is not the scheme's default.
+    fn origin(&self) -> String {
+        format!("{}://{}", if self.secure { "https" } else { "http" }, self.endpoint)
     }
 
     fn tls(&self) -> &'static str {
@@ -281,6 +312,17 @@ impl Env<'_> {
         }
     }
 
+    /// Adds the store's origin to a literal `ALLOWED_ARTIFACT_ENDPOINTS` entry, where there is
+    /// one (a `valueFrom` entry reads `pipeline-install-config`, edited there).
+    fn allow_origin(&mut self, store: &Store) {
+        let Some(list) = self.get(ALLOWED_ENDPOINTS).filter(|e| e.get("valueFrom").is_none()).map(|e| e.get("value").and_then(Value::as_str).unwrap_or_default().to_string()) else {
+            return;
+        };
+        if let Some(new) = allow_origin(&list, &store.origin()) {
+            self.literal(ALLOWED_ENDPOINTS, &new);
+        }
+    }
+
     /// Removes every entry of that name (an earlier duplicate would take effect otherwise).
     fn remove(&mut self, name: &str, why: &str) {
         let Some(env) = self.container.get_mut("env").and_then(Value::as_array_mut) else { return };
@@ -394,11 +436,31 @@ fn ui(items: &mut [Value], store: &Store, results: &mut Vec<KrmResult>) {
         env.literal("MINIO_SSL", store.tls());
         env.literal("MINIO_NAMESPACE", "");
         env.literal("AWS_S3_ENDPOINT", &store.host);
-        env.literal("AWS_S3_PORT", &store.port);
+        env.remove("AWS_S3_PORT", "no KFP UI reads it (frontend/server/configs.ts loadConfigs(): the aws section has no port)");
         env.literal("AWS_REGION", &store.region);
         env.literal("AWS_SSL", store.tls());
         env.literal("ARGO_ARCHIVE_BUCKETNAME", &store.bucket);
+        if store.profiles {
+            env.literal("ARGO_KEYFORMAT", UI_LOG_KEY_FORMAT);
+        }
+        env.allow_origin(store);
     });
+}
+
+/// A comma-separated origin list with `origin` in it: `None` if an entry is that origin
+/// already (compared as `URL.origin` does: case of scheme and host, a trailing `/`, the scheme's
+/// default port).
+fn allow_origin(list: &str, origin: &str) -> Option<String> {
+    fn normal(entry: &str) -> String {
+        let e = entry.trim().trim_end_matches('/').to_ascii_lowercase();
+        e.strip_suffix(":443").filter(|h| h.starts_with("https://")).or_else(|| e.strip_suffix(":80").filter(|h| h.starts_with("http://"))).map(str::to_string).unwrap_or(e)
+    }
+    let wanted = normal(origin);
+    if list.split(',').any(|e| normal(e) == wanted) {
+        return None;
+    }
+    let kept: Vec<&str> = list.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+    Some(kept.into_iter().chain([origin]).collect::<Vec<_>>().join(","))
 }
 
 /// Argo's artifact repositories: endpoint, bucket, TLS, region, and the keys (the central Secret)
@@ -526,7 +588,7 @@ fn launcher(items: &mut [Value], store: &Store, results: &mut Vec<KrmResult>) {
         _ => None,
     };
     let desired = [
-        ("defaultPipelineRoot", format!("s3://{}/v2/artifacts", store.bucket)),
+        ("defaultPipelineRoot", format!("s3://{}/v2/artifacts{}", store.bucket, store.root_query)),
         ("providers", store.providers(secret)),
     ];
     let selector = Selector::core("ConfigMap").named("kfp-launcher");
@@ -545,7 +607,7 @@ fn launcher(items: &mut [Value], store: &Store, results: &mut Vec<KrmResult>) {
             let what = if key == "providers" {
                 format!("the store {} (region {}, TLS {}) for s3:// and minio:// roots", store.endpoint, store.region, store.tls())
             } else {
-                format!("s3://{}/v2/artifacts", store.bucket)
+                format!("s3://{}/v2/artifacts{}", store.bucket, store.root_query)
             };
             results.push(KrmResult::info(format!("{key}: {what}")).on(item).at(FieldPath::from_keys(&["data", key])));
         }
@@ -562,11 +624,16 @@ fn install_config(items: &mut [Value], store: &Store, results: &mut Vec<KrmResul
         let Some(data) = item.get_mut("data").and_then(Value::as_object_mut) else { continue };
         // `bucketName` always; the old `env/aws` keys where they exist.
         let mut changed = Vec::new();
+        let allowed = data.get(ALLOWED_ENDPOINTS).and_then(Value::as_str).and_then(|list| allow_origin(list, &store.origin())).unwrap_or_default();
         for (key, value, always) in [
             ("bucketName", &store.bucket, true),
             ("minioServiceHost", &store.host, false),
             ("minioServiceRegion", &store.region, false),
+            (ALLOWED_ENDPOINTS, &allowed, false),
         ] {
+            if key == ALLOWED_ENDPOINTS && value.is_empty() {
+                continue;
+            }
             let current = data.get(key).and_then(Value::as_str);
             if (always || current.is_some()) && current != Some(value.as_str()) {
                 object::insert_sorted(data, key, Value::String(value.clone()));
@@ -731,6 +798,12 @@ fn controller_env(item: &mut Value, store: &Store, release: Option<&Release>, re
         env.literal("OBJECT_STORE_REGION", &store.region);
         env.literal("OBJECT_STORE_BUCKET", &store.bucket);
         env.literal("OBJECT_STORE_CREDENTIALS", if store.from_environment { "fromEnvironment" } else { "secret" });
+        env.allow_origin(store);
+        if store.root_query.is_empty() {
+            env.remove("OBJECT_STORE_ROOT_QUERY", "the launcher needs no query on the pipeline root");
+        } else {
+            env.literal("OBJECT_STORE_ROOT_QUERY", &store.root_query);
+        }
         if store.from_environment && !store.annotations.is_empty() {
             let json = serde_json::to_string(&store.annotations).expect("a map serializes");
             env.literal("DEFAULT_EDITOR_ANNOTATIONS", &json);
@@ -950,45 +1023,48 @@ fn service_accounts(items: &mut [Value], store: &Store, results: &mut Vec<KrmRes
     }
 }
 
-/// The KFP version of the input: the API server's image tag, else `pipeline-install-config`'s
-/// `appVersion`.
-fn kfp_version(items: &[Value]) -> Option<(String, usize, String)> {
-    let api = Selector::of("apps", "Deployment").named("ml-pipeline");
-    for (i, item) in items.iter().enumerate().filter(|(_, i)| api.matches(i)) {
-        let mut found = None;
-        pod::for_each_container(item, |c, path| {
-            let image = c.get("image").and_then(Value::as_str).unwrap_or_default();
-            if found.is_none() && image.contains("api-server") && !image.contains('@') {
-                if let Some((_, tag)) = image.rsplit_once(':').filter(|(repo, _)| !repo.is_empty() && !repo.ends_with('/')) {
-                    found = Some((tag.trim_start_matches('v').to_string(), path.key("image").to_string()));
-                }
+/// With `fromEnvironment`: the pipeline-root query for the input's KFP release (set on
+/// `store`), and warnings where the environment's credentials cannot work as configured.
+///
+/// Google Cloud Storage: its S3 interface (XML API) takes HMAC keys only, and no KFP client
+/// reaches it with Google credentials: the launcher's `fromEnv` opens the bucket with the AWS
+/// default chain (`object_store.go` `OpenBucket()`), the API server's minio-go (`minio-go/v6`,
+/// `v7` `credentials` chain) and the UI's AWS SDK chain (`frontend/server/minio-helper.ts`
+/// `createMinioClient()`) know only AWS sources. Workload Identity works only for native
+/// `gs://` roots, which this function does not write.
+fn environment_warnings(config: &ExternalObjectStoreConfig, kfp: Option<&Kfp>, store: &mut Store) -> Vec<KrmResult> {
+    let mut results = Vec::new();
+    let field = "credentials.fromEnvironment";
+    if store.host == "storage.googleapis.com" || store.host.ends_with(".storage.googleapis.com") {
+        results.push(
+            KrmResult::warning(
+                "Google Cloud Storage's S3 interface takes HMAC keys, and no KFP client (launcher, API server, UI) turns GKE Workload Identity or other Google credentials into them: use credentials.secretName with an HMAC key pair of a service account",
+            )
+            .at(field),
+        );
+    }
+    let url = StoreUrl { address: &store.endpoint, secure: config.secure, region: &store.region };
+    match kfp {
+        Some(kfp) => {
+            store.root_query = kfp.root_query(&url);
+            if !store.root_query.is_empty() {
+                results.push(
+                    KrmResult::info(format!(
+                        "KFP {} ignores the launcher's providers with the environment's credentials: every default pipeline root carries the store as the query {} (the names of its gocloud)",
+                        kfp.version, store.root_query
+                    ))
+                    .at(field),
+                );
             }
-        });
-        if let Some((tag, path)) = found {
-            return Some((tag, i, path));
         }
+        None => results.push(
+            KrmResult::warning(
+                "the input shows no KFP release (the image tag of Deployment ml-pipeline, or appVersion of pipeline-install-config): KFP before 2.17 ignores the launcher's providers with the environment's credentials and opens the bucket from the pipeline root alone, whose query names depend on the release; the default pipeline roots are written without one, which reaches only AWS's own endpoint of the region the pod's environment gives",
+            )
+            .at(field),
+        ),
     }
-    let config = Selector::core("ConfigMap").named("pipeline-install-config");
-    items.iter().enumerate().filter(|(_, i)| config.matches(i)).find_map(|(i, item)| {
-        let v = item.pointer("/data/appVersion").and_then(Value::as_str)?;
-        Some((v.trim_start_matches('v').to_string(), i, "data.appVersion".to_string()))
-    })
-}
-
-/// A warning where the input shows a KFP release with a known IRSA regression.
-fn irsa_regressions(items: &[Value], results: &mut Vec<KrmResult>) {
-    let Some((version, index, path)) = kfp_version(items) else { return };
-    for (prefix, what) in IRSA_REGRESSIONS {
-        if version.starts_with(prefix) {
-            results.push(
-                KrmResult::warning(format!(
-                    "KFP {version} with the default credential chain: {what}; use another KFP release or static keys (credentials.secretName)"
-                ))
-                .on(&items[index])
-                .at(path.clone()),
-            );
-        }
-    }
+    results
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1131,19 +1207,21 @@ mod tests {
     }
 
     #[test]
-    fn versions_come_from_the_api_server_image_else_the_install_config() {
-        let api = |image: &str| serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ml-pipeline"},
-            "spec": {"template": {"spec": {"containers": [{"name": "ml-pipeline-api-server", "image": image}]}}}});
-        let config = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "pipeline-install-config"}, "data": {"appVersion": "2.15.1"}});
-        assert_eq!(kfp_version(&[api("ghcr.io/kubeflow/kfp-api-server:2.16.0"), config.clone()]).unwrap().0, "2.16.0");
-        assert_eq!(kfp_version(&[api("gcr.io/ml-pipeline/api-server:v2.3.0")]).unwrap().0, "2.3.0");
-        let (version, index, path) = kfp_version(&[api("registry:5000/api-server@sha256:abc"), config]).unwrap();
-        assert_eq!((version.as_str(), index, path.as_str()), ("2.15.1", 1, "data.appVersion"));
-        let mut results = Vec::new();
-        irsa_regressions(&[api("ghcr.io/kubeflow/kfp-api-server:2.14.0")], &mut results);
-        assert!(results.is_empty());
-        irsa_regressions(&[api("ghcr.io/kubeflow/kfp-api-server:2.15.0")], &mut results);
-        assert!(results[0].message.contains("#12508"));
+    fn origins_are_added_once() {
+        assert_eq!(allow_origin("", "https://s3.example.com").as_deref(), Some("https://s3.example.com"));
+        assert_eq!(allow_origin("https://a.example.com, http://b:9000", "https://s3.example.com").as_deref(), Some("https://a.example.com,http://b:9000,https://s3.example.com"));
+        for listed in ["https://S3.example.com", "https://s3.example.com:443/", " https://s3.example.com "] {
+            assert_eq!(allow_origin(listed, "https://s3.example.com"), None, "{listed}");
+        }
+        assert!(allow_origin("http://s3.example.com", "https://s3.example.com").is_some(), "http and https are other origins");
+        assert_eq!(allow_origin("http://m:80", "http://m"), None);
+    }
+
+    #[test]
+    fn the_ui_reads_logs_where_the_script_has_argo_write_them() {
+        // The script writes the key format as a Python f-string with the namespace filled in.
+        let python = UI_LOG_KEY_FORMAT.split("{{workflow.namespace}}").map(|part| part.replace("{{", "{{{{").replace("}}", "}}}}")).collect::<Vec<_>>().join("{namespace}");
+        assert!(SYNC_PY.contains(&format!("f\"{python}\"")), "sync.py's keyFormat is not {python}");
     }
 
     #[test]

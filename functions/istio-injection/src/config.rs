@@ -39,6 +39,11 @@ pub struct IstioInjectionConfig {
     /// Pod Security admission levels to set on the same Namespace objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_security: Option<PodSecurity>,
+    /// Ambient mode only: remove `sidecar.istio.io/inject: "true"` (label or annotation) from the
+    /// pod templates of the selected namespaces, so those workloads join ambient instead of
+    /// getting a sidecar. Off: a warning names each one.
+    #[serde(default)]
+    pub remove_sidecar_requests: bool,
 }
 
 fn all_namespaces() -> Vec<String> {
@@ -59,6 +64,7 @@ impl Default for IstioInjectionConfig {
             create_namespaces: false,
             profiles: true,
             pod_security: None,
+            remove_sidecar_requests: false,
         }
     }
 }
@@ -147,6 +153,9 @@ impl Validate for IstioInjectionConfig {
                     format!("{rev:?} is not a valid label value (at most 63 alphanumerics, '-', '_', '.')"),
                 ));
             }
+        }
+        if self.remove_sidecar_requests && self.mode != Mode::Ambient {
+            errors.push(ConfigError::new("removeSidecarRequests", "applies to ambient mode only: in sidecar mode those requests are what injects the sidecar"));
         }
         if self.namespaces.is_empty() {
             errors.push(ConfigError::new("namespaces", "selects nothing: list names or globs (\"*\" for all)"));

@@ -4,6 +4,7 @@
 //! The whole logic is here; the reference docs are `README.md` beside this file.
 
 pub mod config;
+pub mod pod_security;
 
 use std::collections::BTreeMap;
 
@@ -48,8 +49,9 @@ impl Function for IstioInjection {
             label_profiles(&plan, items, &mut results);
         }
         if config.mode == Mode::Ambient {
-            warn_sidecar_workloads(&plan, items, &mut results);
+            sidecar_requests(&plan, items, &mut results);
         }
+        check_pod_security(&plan, items, &mut results);
         results
     }
 }
@@ -289,32 +291,108 @@ fn label_profiles(plan: &Plan<'_>, items: &mut [Value], results: &mut Vec<KrmRes
     }
 }
 
-fn warn_sidecar_workloads(plan: &Plan<'_>, items: &[Value], results: &mut Vec<KrmResult>) {
-    let ns_labels: BTreeMap<&str, Option<&Map<String, Value>>> = items
+/// The selected namespaces, with the labels they have now (after [`label_namespaces`]).
+fn selected_namespaces<'a>(plan: &Plan<'_>, items: &'a [Value]) -> Vec<&'a str> {
+    items
         .iter()
         .filter(|i| Selector::core("Namespace").matches(i))
-        .map(|i| (object::name(i), i.get("metadata").and_then(|m| m.get("labels")).and_then(Value::as_object)))
-        .collect();
+        .filter(|i| {
+            let labels = i.get("metadata").and_then(|m| m.get("labels")).and_then(Value::as_object);
+            matches!(plan.select(object::name(i), labels), Selection::Selected)
+        })
+        .map(object::name)
+        .collect()
+}
+
+/// Ambient mode: workloads of selected namespaces whose pod template carries
+/// `sidecar.istio.io/inject: "true"`.
+///
+/// What Istio does with it (`manifests/charts/istio-control/istio-discovery/templates/
+/// mutatingwebhook.yaml`, Istio 1.22 to 1.29): in a namespace with neither `istio-injection`
+/// nor `istio.io/rev` (an ambient namespace, once this function removed them), the webhook
+/// `object.sidecar-injector.istio.io` is called for pods whose *label* is `"true"`, so such a
+/// pod gets a sidecar, and ztunnel leaves pods with a sidecar out of ambient. The *annotation* is
+/// read only once the webhook is called, which no selector does there: it is inert. With
+/// `removeSidecarRequests` both are removed; else the label is a warning and the annotation an
+/// info.
+fn sidecar_requests(plan: &Plan<'_>, items: &mut [Value], results: &mut Vec<KrmResult>) {
+    let selected: Vec<String> = selected_namespaces(plan, items).into_iter().map(str::to_string).collect();
+    const KEY: &str = "sidecar.istio.io/inject";
+    for item in items.iter_mut().filter(|i| !object::is_local_config(i)) {
+        let Some(ns) = object::namespace(item).filter(|ns| selected.iter().any(|s| s == ns)).map(str::to_string) else { continue };
+        let Some((template, base)) = pod::template_mut(item) else { continue };
+        let mut found = Vec::new();
+        for kind in ["labels", "annotations"] {
+            let path = base.key("metadata").key(kind).key(KEY);
+            let Some(map) = template.get_mut("metadata").and_then(|m| m.get_mut(kind)).and_then(Value::as_object_mut) else { continue };
+            if map.get(KEY).and_then(Value::as_str) != Some("true") {
+                continue;
+            }
+            if plan.config.remove_sidecar_requests {
+                map.shift_remove(KEY);
+                if map.is_empty() {
+                    if let Some(meta) = template.get_mut("metadata").and_then(Value::as_object_mut) {
+                        meta.shift_remove(kind);
+                    }
+                }
+            }
+            found.push((kind, path));
+        }
+        for (kind, path) in found {
+            let result = match (plan.config.remove_sidecar_requests, kind) {
+                (true, _) => KrmResult::info(format!("removed: asked for a sidecar in namespace {ns}, which is in ambient mode (removeSidecarRequests)")),
+                (false, "labels") => KrmResult::warning(format!(
+                    "asks for a sidecar in namespace {ns}, which is now in ambient mode: Istio's injector webhook gives the pod a sidecar and ztunnel leaves it out of ambient; set removeSidecarRequests: true to remove the label"
+                )),
+                (false, _) => KrmResult::info(format!(
+                    "asks for a sidecar in namespace {ns}, which is now in ambient mode: no injector webhook selects the pod by this annotation there, so it has no effect (removeSidecarRequests: true removes it)"
+                )),
+            };
+            results.push(result.on(item).at(path));
+        }
+    }
+}
+
+/// `podSecurity.enforce` at `baseline` or `restricted`: a warning per workload of a selected
+/// namespace and per field the level rejects ([`pod_security::violations`]), since the API server
+/// refuses those pods at creation; and, in sidecar mode without istio-cni in the input, one
+/// warning on the level itself: the injected `istio-init` container adds `NET_ADMIN` and
+/// `NET_RAW` and runs as root (Istio's `injection-template.yaml`), which neither level admits.
+fn check_pod_security(plan: &Plan<'_>, items: &[Value], results: &mut Vec<KrmResult>) {
+    let Some(level) = plan.config.pod_security.as_ref().and_then(|p| p.enforce).filter(|l| *l != Level::Privileged) else { return };
+    let selected = selected_namespaces(plan, items);
+    let mut count = 0;
     for (_, item) in object::deployable(items) {
-        let Some(ns) = object::namespace(item) else { continue };
-        if !matches!(plan.select(ns, ns_labels.get(ns).copied().flatten()), Selection::Selected) {
+        if !object::namespace(item).is_some_and(|ns| selected.contains(&ns)) {
             continue;
         }
-        let Some((_, base)) = pod::template(item) else { continue };
-        for (kind, value) in [
-            ("annotations", pod::template_annotation(item, "sidecar.istio.io/inject")),
-            ("labels", pod::template_label(item, "sidecar.istio.io/inject")),
-        ] {
-            if value == Some("true") {
-                let path = base.key("metadata").key(kind).key("sidecar.istio.io/inject");
-                results.push(
-                    KrmResult::warning(format!(
-                        "asks for a sidecar in namespace {ns}, which is now in ambient mode: the pod gets a sidecar and is left out of ambient"
-                    ))
-                    .on(item)
-                    .at(path),
-                );
-            }
+        let Some((template, base)) = pod::template(item) else { continue };
+        for v in pod_security::violations(template, &base, level) {
+            count += 1;
+            results.push(
+                KrmResult::warning(format!(
+                    "rejected at admission in namespace {} (pod-security.kubernetes.io/enforce: {}): {}",
+                    object::namespace(item).unwrap_or_default(),
+                    level.as_str(),
+                    v.requirement
+                ))
+                .on(item)
+                .at(v.path),
+            );
         }
+    }
+    if count > 0 {
+        results.push(KrmResult::warning(format!(
+            "{count} field(s) of workloads in the labelled namespaces violate {}: harden them (patches), exclude their namespaces, or enforce a lower level and keep {} as warn/audit",
+            level.as_str(),
+            level.as_str()
+        )).at("podSecurity.enforce"));
+    }
+    let cni = items.iter().any(|i| Selector::of("apps", "DaemonSet").named("istio-cni-node").matches(i));
+    if plan.config.mode == Mode::Sidecar && !cni && !selected.is_empty() {
+        results.push(KrmResult::warning(format!(
+            "sidecar mode without istio-cni (no DaemonSet istio-cni-node in the input): every injected pod has an istio-init container that adds NET_ADMIN and NET_RAW, which {} rejects; install Istio with istio-cni, or lower the level",
+            level.as_str()
+        )).at("podSecurity.enforce"));
     }
 }

@@ -34,7 +34,7 @@
 //! 2. A known credential variable with a literal `value` (`MINIO_SECRET_KEY: minio123`) becomes
 //!    the same canonical entry. Values that are `$(VAR)` references are left alone, and so are
 //!    empty values: an empty key is no credential, it tells the client to use its default
-//!    credential chain (IRSA, workload identity), as `external-object-store` sets it.
+//!    credential chain (IRSA, instance profiles), as `external-object-store` sets it.
 //! 3. `envFrom[].secretRef` of a catalogue Secret: each credential key becomes an explicit env
 //!    entry with the same variable name (`prefix` + key) and the Secret's `optional`, unless the
 //!    container already defines that variable (explicit env wins in Kubernetes, so nothing
