@@ -17,7 +17,7 @@
 
 use serde_json::{Map, Value};
 
-use super::config::{Component, DatabaseOf, Databases, Tls, TlsMode};
+use super::config::{Component, DatabaseOf, Databases, PlaintextClient, Tls, TlsMode};
 use kubeflow_common::k8s::select::name_matches;
 use kubeflow_common::k8s::{FieldPath, object, pod};
 use krm_core::KrmResult;
@@ -91,8 +91,8 @@ enum TlsSupport {
     CacheFlag,
     /// The `tls` parameter of a DSN (Model Registry).
     Dsn,
-    /// No way: the message names the client.
-    None(&'static str),
+    /// No way: the name in `tls.plaintext`, and a message naming the client.
+    None(PlaintextClient, &'static str),
 }
 
 /// A database client: a workload and the places of its connection settings.
@@ -158,6 +158,7 @@ const METADATA: Client = Client {
     add_missing_flags: true,
     dsn_flag: None,
     tls: TlsSupport::None(
+        PlaintextClient::Metadata,
         "the metadata server (ML Metadata, metadata-grpc-deployment) has no MySQL TLS flag: it connects without TLS (only a MetadataStoreServerConfig file given with --metadata_store_server_config_file can set ssl_options)",
     ),
 };
@@ -174,7 +175,7 @@ const KATIB: Client = Client {
     flags: &[],
     add_missing_flags: false,
     dsn_flag: None,
-    tls: TlsSupport::None("Katib's katib-db-manager builds its DSN without TLS parameters: it connects without TLS"),
+    tls: TlsSupport::None(PlaintextClient::Katib, "Katib's katib-db-manager builds its DSN without TLS parameters: it connects without TLS"),
 };
 
 const MODEL_REGISTRY: Client = Client {
@@ -246,7 +247,7 @@ impl Edit<'_> {
 /// told. The CA volume (`tls.caSecret`) is mounted into the containers that use TLS.
 pub fn edit(items: &mut [Value], component: Component, want: &Want<'_>, config_in_input: bool) -> Outcome {
     let mut outcome = Outcome::default();
-    let mut tls_unsupported: Vec<(usize, &'static str)> = Vec::new();
+    let mut tls_unsupported: Vec<(usize, PlaintextClient, &'static str)> = Vec::new();
     for (index, item) in items.iter_mut().enumerate() {
         for client in CLIENTS.iter().filter(|c| c.component == component) {
             if pod::template(item).is_none()
@@ -291,10 +292,19 @@ pub fn edit(items: &mut [Value], component: Component, want: &Want<'_>, config_i
             outcome.unresolved.extend(edit.unresolved);
         }
     }
-    if want.tls.is_some() {
+    if let Some(tls) = want.tls {
         tls_unsupported.dedup();
-        for (index, why) in tls_unsupported {
-            outcome.results.push(KrmResult::warning(format!("tls: {why}")).on(&items[index]));
+        for (index, who, why) in tls_unsupported {
+            let name = who.as_str();
+            outcome.results.push(if tls.plaintext.contains(&who) {
+                KrmResult::warning(format!("tls: {why}; accepted by tls.plaintext ({name}): the server must accept plaintext connections from it")).on(&items[index])
+            } else {
+                KrmResult::error(format!(
+                    "tls: {why}, so against a server that requires TLS (require_secure_transport=ON) it cannot connect and crash-loops: accept its plaintext connection with tls.plaintext: [{name}], or leave {component} out of components",
+                    component = component.as_str()
+                ))
+                .on(&items[index])
+            });
         }
     }
     outcome
@@ -366,7 +376,7 @@ fn edit_container(
     path: &FieldPath,
     client: &Client,
     edit: &mut Edit<'_>,
-    tls_unsupported: &mut Vec<(usize, &'static str)>,
+    tls_unsupported: &mut Vec<(usize, PlaintextClient, &'static str)>,
     index: usize,
 ) -> bool {
     for (variable, field, create) in client.env {
@@ -401,13 +411,14 @@ fn edit_container(
             if has_flags {
                 tls_unsupported.push((
                     index,
+                    PlaintextClient::ModelRegistry,
                     "Model Registry's grpc-container (ML Metadata) has no MySQL TLS flag: it connects without TLS",
                 ));
             }
             false
         }
-        TlsSupport::None(why) => {
-            tls_unsupported.push((index, why));
+        TlsSupport::None(who, why) => {
+            tls_unsupported.push((index, who, why));
             false
         }
     }

@@ -227,6 +227,41 @@ pub struct Tls {
     /// mounted into the components that use TLS and added to their trusted CAs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_secret: Option<String>,
+    /// The clients that cannot use TLS and may connect without it, by name: `metadata` (the
+    /// Pipelines ML Metadata server, MLMD 1.14), `katib` (katib-db-manager), `modelRegistry`
+    /// (the ML Metadata container of Model Registry before v0.3). Such a client found in the
+    /// input and not listed is an error: against a server that requires TLS
+    /// (`require_secure_transport=ON`) it cannot connect. Example: `[metadata, katib]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plaintext: Vec<PlaintextClient>,
+}
+
+/// A database client that has no TLS setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum PlaintextClient {
+    /// The Pipelines metadata server (Deployment `metadata-grpc-deployment`, ML Metadata 1.14):
+    /// its MySQL config is built from flags that have no SSL option
+    /// (`ml_metadata/metadata_store/metadata_store_server_main.cc`).
+    #[serde(rename = "metadata")]
+    Metadata,
+    /// Katib's `katib-db-manager`: `pkg/db/v1beta1/mysql/mysql.go` `getDbName()` builds
+    /// `user:pass@tcp(host:port)/db?timeout=5s` with no TLS parameter (v0.17 to v0.19).
+    #[serde(rename = "katib")]
+    Katib,
+    /// Model Registry's `grpc-container` (ML Metadata 1.14, Model Registry v0.2.x).
+    #[serde(rename = "modelRegistry")]
+    ModelRegistry,
+}
+
+impl PlaintextClient {
+    /// The name in `tls.plaintext`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlaintextClient::Metadata => "metadata",
+            PlaintextClient::Katib => "katib",
+            PlaintextClient::ModelRegistry => "modelRegistry",
+        }
+    }
 }
 
 /// How the server is checked.

@@ -77,16 +77,8 @@ impl Function for ExternalDatabase {
         if active.contains(&Component::ModelRegistry) {
             set_excluded_port(items, &config.port_text(), &mut results);
         }
-        if active.contains(&Component::Katib) && config.mariadb_operator.is_none() {
-            if let Some(item) = items.iter().find(|i| clients::is_client(i, Component::Katib)) {
-                results.push(
-                    KrmResult::warning(format!(
-                        "katib-db-manager (Katib v0.19 and older) does not create its database: create {} on {} before it starts, or set mariadbOperator",
-                        config.databases.katib, config.host
-                    ))
-                    .on(item),
-                );
-            }
+        if config.mariadb_operator.is_none() {
+            results.extend(databases_to_create(items, config, &active));
         }
 
         // The bundled servers.
@@ -132,10 +124,15 @@ impl Function for ExternalDatabase {
         results
     }
 
-    /// Each namespace that must hold the central Secret with the database keys.
+    /// Each namespace that must hold the central Secret with the database keys, and the CA
+    /// Secret (`tls.caSecret`) where pods mount it.
     fn claims(config: &ExternalDatabaseConfig, items: &[Value]) -> Vec<KrmResult> {
         let target = config.target();
-        credentials::namespace_results(&credentials::central_usage(items, &target), &target)
+        let mut results = credentials::namespace_results(&credentials::central_usage(items, &target), &target);
+        if let Some(ca) = config.tls.as_ref().and_then(|t| t.ca_secret.as_deref()) {
+            results.extend(ca_claims(items, ca));
+        }
+        results
     }
 }
 
@@ -342,4 +339,66 @@ mod tests {
         assert!(results.iter().any(|r| r.is_error() && r.message.contains("none of the components")), "{results:?}");
         assert_eq!(items, before);
     }
+}
+
+/// An info per namespace whose pods mount the CA Secret: a volume's Secret is read from the pod's
+/// own namespace, so the Secret must be there (the function cannot see the cluster).
+fn ca_claims(items: &[Value], ca: &str) -> Vec<KrmResult> {
+    let mut by_namespace: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    for item in items {
+        let Some((template, _)) = kubeflow_common::k8s::pod::template(item) else { continue };
+        let mounts = template.pointer("/spec/volumes").and_then(Value::as_array).into_iter().flatten().any(|v| {
+            v.get("name").and_then(Value::as_str) == Some(clients::CA_VOLUME) && v.pointer("/secret/secretName").and_then(Value::as_str) == Some(ca)
+        });
+        if mounts {
+            let ns = kubeflow_common::k8s::object::namespace(item).unwrap_or("(the namespace it is applied to)").to_string();
+            by_namespace.entry(ns).or_default().push(kubeflow_common::k8s::object::name(item).to_string());
+        }
+    }
+    by_namespace
+        .into_iter()
+        .map(|(ns, workloads)| {
+            KrmResult::info(format!(
+                "Secret {ca} (the database server's CA, PEM) must exist in namespace {ns}: {} mount it",
+                workloads.join(", ")
+            ))
+        })
+        .collect()
+}
+
+/// Components that never create their database: a warning naming it and the SQL to run, where
+/// no MariaDB Operator `Database` is emitted.
+///
+/// - Katib: `katib-db-manager` (`pkg/db/v1beta1/mysql/mysql.go` `NewDBInterface()`, v0.17 to
+///   v0.19) connects to `user:pass@tcp(host:port)/<db>` and creates only its tables.
+/// - Model Registry v0.3 (embedmd, Kubeflow master): `internal/datastore/embedmd/mysql/connect.go`
+///   `(*MySQLDBConnector).Connect()` opens the DSN's database and migrates it; a missing one ends
+///   in `Error 1049: Unknown database` and a crash loop. Its v0.2 `grpc-container` (ML Metadata
+///   1.14, `MySqlMetadataSource::ConnectImpl()`) runs `CREATE DATABASE IF NOT EXISTS`, which
+///   needs the CREATE privilege, so the SQL is the same for both.
+fn databases_to_create(items: &[Value], config: &ExternalDatabaseConfig, active: &[Component]) -> Vec<KrmResult> {
+    let mut results = Vec::new();
+    for (component, db, who) in [
+        (Component::Katib, &config.databases.katib, "katib-db-manager (Katib v0.19 and older) does not create its database"),
+        (
+            Component::ModelRegistry,
+            &config.databases.model_registry,
+            "Model Registry does not create its database (v0.3's embedmd fails with \"Unknown database\"; v0.2's ML Metadata creates it only with the CREATE privilege)",
+        ),
+    ] {
+        if !active.contains(&component) {
+            continue;
+        }
+        if let Some(item) = items.iter().find(|i| clients::is_client(i, component)) {
+            results.push(
+                KrmResult::warning(format!(
+                    "{who}: before it starts, run on {host}: CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4; GRANT ALL PRIVILEGES ON `{db}`.* TO '<the user in {secret}>'@'%'; or set mariadbOperator",
+                    host = config.host,
+                    secret = config.credentials.secret_name,
+                ))
+                .on(item),
+            );
+        }
+    }
+    results
 }
