@@ -6,6 +6,7 @@
 //! ([`kubeflow_common::credentials::emit_external_secrets`]); this module only wires them up. The reference docs are `README.md` beside this file.
 
 pub mod config;
+mod launcher;
 
 use serde_json::Value;
 
@@ -36,6 +37,7 @@ impl Function for CentralizeCredentials {
         let mut results = Vec::new();
         warn_unmatched_extra_consumers(config, items, &mut results);
         credentials::centralize(items, &target, &mut results);
+        launcher::providers(items, &target, &mut results);
         if config.remove_replaced_secrets {
             credentials::remove_replaced_secrets(items, &target, &mut results);
         }

@@ -1,0 +1,152 @@
+//! The KFP v2 launcher's object-store session in the Pipelines namespace.
+//!
+//! Why: the launcher reads its bucket credentials through the Kubernetes API, by name, not
+//! through a reference in the manifests. With no `providers` in ConfigMap `kfp-launcher`, a
+//! `minio://` root (the API server's default, `minio://mlpipeline/v2/artifacts`) gets the default
+//! session: Secret `mlpipeline-minio-artifact`, keys `accesskey`/`secretkey`, in the run's
+//! namespace (`backend/src/v2/config/env.go` `getDefaultMinioSessionInfo()`, read by
+//! `objectstore/object_store.go` `getS3BucketCredential()`; KFP 2.2.0, 2.5.0, 2.16.0). This
+//! function deletes that Secret in `kubeflow` once no manifest reads it, so runs there would fail
+//! with `secrets "mlpipeline-minio-artifact" not found`. Instead the launcher is given a
+//! `minio` provider with the same endpoint, region and TLS as the default session and the central
+//! Secret (`config/minio.go` `ProvideSessionInfo()` then reads only the named Secret). Profile
+//! namespaces keep their own `mlpipeline-minio-artifact`, which the profile controller writes.
+//!
+//! The endpoint is the default session's: `minio-service.<ns>:9000` (2.2.0, 2.5.0:
+//! `objectstore.MinioDefaultEndpoint()`) or `seaweedfs.<ns>:9000` (2.16.0:
+//! `objectstore.DefaultEndpointInMultiUserMode`), chosen by the bundled store Service in the
+//! input. A `providers` that is already there (external-object-store writes one) is left alone,
+//! so the two functions give the same output in either order.
+
+use serde_json::Value;
+
+use krm_core::KrmResult;
+use kubeflow_common::credentials::{Credential, Target};
+use kubeflow_common::k8s::{FieldPath, Selector, object};
+
+/// The Secret of the launcher's default session.
+const DEFAULT_SESSION_SECRET: &str = "mlpipeline-minio-artifact";
+
+/// The bundled store Services and the port of their S3 API, as the default session names them.
+const BUNDLED_STORES: &[(&str, u16)] = &[("seaweedfs", 9000), ("minio-service", 9000)];
+
+/// Gives each `kfp-launcher` ConfigMap without `providers` a `minio` provider reading the
+/// central Secret (see the module docs).
+pub fn providers(items: &mut [Value], target: &Target, results: &mut Vec<KrmResult>) {
+    let (Some(access), Some(secret)) = (target.central_key(Credential::ObjectStoreAccessKey), target.central_key(Credential::ObjectStoreSecretKey)) else {
+        return;
+    };
+    let endpoint = BUNDLED_STORES.iter().find_map(|(name, port)| {
+        items.iter().find(|i| Selector::core("Service").named(name).matches(i) && !object::is_local_config(i)).map(|service| {
+            let ns = object::namespace(service).unwrap_or("kubeflow");
+            format!("{}.{ns}:{port}", object::name(service))
+        })
+    });
+    let text = endpoint.as_deref().map(|e| provider_text(e, &target.secret_name, access, secret));
+    let selector = Selector::core("ConfigMap").named("kfp-launcher");
+    for item in items.iter_mut().filter(|i| selector.matches(i) && !object::is_local_config(i)) {
+        let current = item.pointer("/data/providers").and_then(Value::as_str).unwrap_or_default();
+        if !current.trim().is_empty() {
+            if current.contains(DEFAULT_SESSION_SECRET) {
+                results.push(
+                    KrmResult::warning(format!(
+                        "providers names Secret {DEFAULT_SESSION_SECRET}, which the launcher reads by name: point its secretRef at Secret {} (keys {access}, {secret}) yourself",
+                        target.secret_name
+                    ))
+                    .on(item)
+                    .at("data.providers"),
+                );
+            }
+            continue;
+        }
+        let Some(text) = &text else {
+            results.push(
+                KrmResult::warning(format!(
+                    "no providers, and no bundled store Service (seaweedfs, minio-service) in the input to name: the launcher's default session reads Secret {DEFAULT_SESSION_SECRET} in this namespace by name; keep it there or set providers"
+                ))
+                .on(item)
+                .at("data.providers"),
+            );
+            continue;
+        };
+        if let Some(obj) = item.as_object_mut() {
+            object::insert_sorted(object::child_map(obj, "data"), "providers", Value::String(text.clone()));
+        }
+        results.push(
+            KrmResult::info(format!(
+                "providers: minio:// roots read Secret {} (keys {access}, {secret}) at {}, instead of the default session's Secret {DEFAULT_SESSION_SECRET}",
+                target.secret_name,
+                endpoint.as_deref().unwrap_or_default()
+            ))
+            .on(item)
+            .at(FieldPath::from_keys(&["data", "providers"])),
+        );
+    }
+}
+
+/// The `providers` document: the default session's endpoint, region and TLS, the central Secret.
+fn provider_text(endpoint: &str, secret_name: &str, access: &str, secret: &str) -> String {
+    let q = |s: &str| serde_json::to_string(s).expect("a string serializes");
+    format!(
+        "minio:\n  default:\n    endpoint: {}\n    region: minio\n    disableSSL: true\n    credentials:\n      fromEnv: false\n      secretRef:\n        secretName: {}\n        accessKeyKey: {}\n        secretKeyKey: {}\n",
+        q(endpoint),
+        q(secret_name),
+        q(access),
+        q(secret)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn target() -> Target {
+        Target::new("kubeflow-credentials")
+            .with_key(Credential::ObjectStoreAccessKey, "s3-access-key")
+            .with_key(Credential::ObjectStoreSecretKey, "s3-secret-key")
+    }
+
+    fn launcher(data: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kfp-launcher", "namespace": "kubeflow"}, "data": data})
+    }
+
+    fn service(name: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "kubeflow"}})
+    }
+
+    #[test]
+    fn the_default_session_endpoint_with_the_central_secret() {
+        let mut items = vec![service("seaweedfs"), launcher(json!({"defaultPipelineRoot": ""}))];
+        let mut results = Vec::new();
+        providers(&mut items, &target(), &mut results);
+        let text = items[1]["data"]["providers"].as_str().unwrap();
+        assert!(text.contains("endpoint: \"seaweedfs.kubeflow:9000\"") && text.contains("secretName: \"kubeflow-credentials\""), "{text}");
+        assert_eq!(results.len(), 1);
+        // Idempotent, and an existing providers is left alone.
+        let before = items.clone();
+        let mut again = Vec::new();
+        providers(&mut items, &target(), &mut again);
+        assert_eq!(items, before);
+        assert!(again.is_empty());
+    }
+
+    #[test]
+    fn minio_service_on_older_releases_and_a_warning_without_a_store() {
+        let mut items = vec![service("minio-service"), launcher(json!({}))];
+        providers(&mut items, &target(), &mut Vec::new());
+        assert!(items[1]["data"]["providers"].as_str().unwrap().contains("minio-service.kubeflow:9000"));
+        let mut alone = vec![launcher(json!({}))];
+        let mut results = Vec::new();
+        providers(&mut alone, &target(), &mut results);
+        assert!(alone[0]["data"].get("providers").is_none());
+        assert!(results[0].message.contains("keep it there or set providers"));
+    }
+
+    #[test]
+    fn nothing_without_object_store_keys() {
+        let mut items = vec![service("seaweedfs"), launcher(json!({}))];
+        providers(&mut items, &Target::new("kubeflow-credentials"), &mut Vec::new());
+        assert!(items[1]["data"].get("providers").is_none());
+    }
+}
