@@ -207,7 +207,7 @@ def test_master_without_removal_only_the_clients_move():
 
 
 def test_master_tls():
-    run = run_function("external-database", dict(FN, tls={"mode": "verify-ca", "caSecret": "database-ca"}))
+    run = run_function("external-database", dict(FN, tls={"mode": "verify-ca", "caSecret": "database-ca", "plaintext": ["metadata", "katib", "modelRegistry"]}))
     api = run.item("Deployment", "ml-pipeline")["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e.get("value") for e in api["env"]}
     assert json.loads(env["DBCONFIG_MYSQLCONFIG_EXTRAPARAMS"]) == {"tls": "true"}
@@ -278,7 +278,7 @@ def _run_chain(first, second, docs):
 def test_chain_with_centralize_credentials_in_either_order():
     docs = harness.corpus_docs() + fixture_docs("model-registry.yaml")
     for remove in (True, False):
-        ed = ("external-database", dict(FN, removeInCluster=remove, tls={"mode": "required"}))
+        ed = ("external-database", dict(FN, removeInCluster=remove, tls={"mode": "required", "plaintext": ["metadata", "katib", "modelRegistry"]}))
         cc = ("centralize-credentials", CC)
         a = _run_chain(cc, ed, docs)
         b = _run_chain(ed, cc, docs)

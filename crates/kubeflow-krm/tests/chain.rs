@@ -31,7 +31,7 @@ fn chain_with_centralize_credentials_commutes() {
             let cc = json!({"secretName": "central", "removeReplacedSecrets": replace,
                 "database": keys, "objectStore": {"accessKeyKey": "ak", "secretKeyKey": "sk"}});
             let mut ed = json!({"host": "db.example.com", "port": 3307, "removeInCluster": remove,
-                "credentials": {"secretName": "central"}, "tls": {"mode": "required"}});
+                "credentials": {"secretName": "central"}, "tls": {"mode": "required", "plaintext": ["metadata", "katib", "modelRegistry"]}});
             ed["credentials"].as_object_mut().unwrap().extend(keys.as_object().unwrap().clone());
             let mut a = input.clone();
             run("CentralizeCredentials", &cc, &mut a);

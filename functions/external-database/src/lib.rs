@@ -316,56 +316,6 @@ fn namespace_of(items: &[Value], active: &[Component]) -> Option<String> {
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use krm_core::DynFunction;
-    use serde_json::json;
-
-    use krm_testkit::golden::fixtures as fixture;
-
-    /// Local-config items are never touched, and the function's own output is left as it is.
-    #[test]
-    fn local_config_items_are_left_alone() {
-        let mut items = fixture(&["database-master"]);
-        for item in items.iter_mut() {
-            let metadata = item["metadata"].as_object_mut().unwrap();
-            metadata.insert("annotations".into(), json!({"config.kubernetes.io/local-config": "true"}));
-        }
-        let before = items.clone();
-        let f = &krm_core::Registered::<crate::ExternalDatabase>::new();
-        let fc = json!({"apiVersion": krm_core::config::API_VERSION, "kind": "ExternalDatabase",
-            "host": "db.example.com", "credentials": {"secretName": "central"}});
-        let results = f.apply(Some(&fc), &mut items);
-        assert!(results.iter().any(|r| r.is_error() && r.message.contains("none of the components")), "{results:?}");
-        assert_eq!(items, before);
-    }
-}
-
-/// An info per namespace whose pods mount the CA Secret: a volume's Secret is read from the pod's
-/// own namespace, so the Secret must be there (the function cannot see the cluster).
-fn ca_claims(items: &[Value], ca: &str) -> Vec<KrmResult> {
-    let mut by_namespace: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
-    for item in items {
-        let Some((template, _)) = kubeflow_common::k8s::pod::template(item) else { continue };
-        let mounts = template.pointer("/spec/volumes").and_then(Value::as_array).into_iter().flatten().any(|v| {
-            v.get("name").and_then(Value::as_str) == Some(clients::CA_VOLUME) && v.pointer("/secret/secretName").and_then(Value::as_str) == Some(ca)
-        });
-        if mounts {
-            let ns = kubeflow_common::k8s::object::namespace(item).unwrap_or("(the namespace it is applied to)").to_string();
-            by_namespace.entry(ns).or_default().push(kubeflow_common::k8s::object::name(item).to_string());
-        }
-    }
-    by_namespace
-        .into_iter()
-        .map(|(ns, workloads)| {
-            KrmResult::info(format!(
-                "Secret {ca} (the database server's CA, PEM) must exist in namespace {ns}: {} mount it",
-                workloads.join(", ")
-            ))
-        })
-        .collect()
-}
-
 /// Components that never create their database: a warning naming it and the SQL to run, where
 /// no MariaDB Operator `Database` is emitted.
 ///
@@ -401,4 +351,54 @@ fn databases_to_create(items: &[Value], config: &ExternalDatabaseConfig, active:
         }
     }
     results
+}
+
+/// An info per namespace whose pods mount the CA Secret: a volume's Secret is read from the pod's
+/// own namespace, so the Secret must be there (the function cannot see the cluster).
+fn ca_claims(items: &[Value], ca: &str) -> Vec<KrmResult> {
+    let mut by_namespace: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    for item in items {
+        let Some((template, _)) = kubeflow_common::k8s::pod::template(item) else { continue };
+        let mounts = template.pointer("/spec/volumes").and_then(Value::as_array).into_iter().flatten().any(|v| {
+            v.get("name").and_then(Value::as_str) == Some(clients::CA_VOLUME) && v.pointer("/secret/secretName").and_then(Value::as_str) == Some(ca)
+        });
+        if mounts {
+            let ns = kubeflow_common::k8s::object::namespace(item).unwrap_or("(the namespace it is applied to)").to_string();
+            by_namespace.entry(ns).or_default().push(kubeflow_common::k8s::object::name(item).to_string());
+        }
+    }
+    by_namespace
+        .into_iter()
+        .map(|(ns, workloads)| {
+            KrmResult::info(format!(
+                "Secret {ca} (the database server's CA, PEM) must exist in namespace {ns}: {} mount it",
+                workloads.join(", ")
+            ))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use krm_core::DynFunction;
+    use serde_json::json;
+
+    use krm_testkit::golden::fixtures as fixture;
+
+    /// Local-config items are never touched, and the function's own output is left as it is.
+    #[test]
+    fn local_config_items_are_left_alone() {
+        let mut items = fixture(&["database-master"]);
+        for item in items.iter_mut() {
+            let metadata = item["metadata"].as_object_mut().unwrap();
+            metadata.insert("annotations".into(), json!({"config.kubernetes.io/local-config": "true"}));
+        }
+        let before = items.clone();
+        let f = &krm_core::Registered::<crate::ExternalDatabase>::new();
+        let fc = json!({"apiVersion": krm_core::config::API_VERSION, "kind": "ExternalDatabase",
+            "host": "db.example.com", "credentials": {"secretName": "central"}});
+        let results = f.apply(Some(&fc), &mut items);
+        assert!(results.iter().any(|r| r.is_error() && r.message.contains("none of the components")), "{results:?}");
+        assert_eq!(items, before);
+    }
 }
