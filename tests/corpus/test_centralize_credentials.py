@@ -165,7 +165,7 @@ def check_no_default_credentials(run):
 
 MASTER_CONSUMERS = {"ml-pipeline", "cache-server", "metadata-grpc-deployment", "ml-pipeline-ui",
                     "kubeflow-pipelines-profile-controller", "seaweedfs", "katib-db-manager", "katib-mysql",
-                    "workflow-controller-configmap", "dex", "oauth2-proxy"}
+                    "workflow-controller-configmap", "dex", "oauth2-proxy", "kfp-launcher"}
 
 
 def is_expected_consumer(ident):
@@ -190,6 +190,13 @@ def test_master_every_consumer_reads_the_central_secret():
     assert sorted(i[3] for i in run.removed) == ["dex-oidc-client", "dex-passwords", "katib-mysql-secrets",
                                                  "mlpipeline-minio-artifact", "mysql-secret", "oauth2-proxy-h675gf55ht"]
     assert sorted(i[3] for i in run.changed) == sorted(MASTER_CONSUMERS)
+    # The launcher reads mlpipeline-minio-artifact by name (its default session), which is gone:
+    # it gets a minio provider with the default session's endpoint and the central Secret.
+    providers = yaml.load(run.item("ConfigMap", "kfp-launcher")["data"]["providers"], Loader=harness.LOADER)
+    assert providers == {"minio": {"default": {
+        "endpoint": "seaweedfs.kubeflow:9000", "region": "minio", "disableSSL": True,
+        "credentials": {"fromEnv": False, "secretRef": {
+            "secretName": CENTRAL, "accessKeyKey": "s3-access-key", "secretKeyKey": "s3-secret-key"}}}}}, providers
     # The Argo document keeps every other line, comments included.
     before = run.item("ConfigMap", "workflow-controller-configmap", False)["data"]["artifactRepository"]
     after = run.item("ConfigMap", "workflow-controller-configmap")["data"]["artifactRepository"]
