@@ -191,7 +191,10 @@ def store_env(settings):
         {"name": "AWS_REGION", "value": settings["region"]},
         {"name": "AWS_SSL", "value": secure},
         {"name": "ARGO_ARCHIVE_BUCKETNAME", "value": settings["bucket"]},
-    ] + [{"name": n, "value": settings[k]} for n, k in PASSED_ON if settings[k]]
+    ] + ([] if settings["port"] == ("443" if settings["secure"] else "80") else
+         # Read by KFP UIs after 2.17 only; a default port needs no saying.
+         [{"name": "AWS_S3_PORT", "value": settings["port"]}]) + [
+        {"name": n, "value": settings[k]} for n, k in PASSED_ON if settings[k]]
 
 
 def _api_version(types, kind, default):

@@ -93,6 +93,7 @@ def check_consumers(run_, static):
     assert "AWS_S3_PORT" not in ui
     # Finished runs' logs of profile namespaces: the UI looks where their repositories put them.
     assert literal(ui, "ARGO_KEYFORMAT").startswith("private-artifacts/{{workflow.namespace}}/{{workflow.name}}/")
+    assert literal(ui, "ARGO_ARCHIVE_LOGS") == "true"
     # Keys.
     for env, names in ((api, KEY_VARIABLES[:2]), (ui, KEY_VARIABLES[2:])):
         for name in names:

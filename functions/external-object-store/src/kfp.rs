@@ -16,7 +16,10 @@
 //! The query stays on the run's pipeline root only: output URIs are generated without it
 //! (`backend/src/v2/metadata/client.go` `GenerateOutputURI(..., preserveQueryString=false)` in
 //! `driver.go`), so artifact URIs and the UI are unchanged; gocloud's own `prefix` parameter is
-//! appended by `Config.bucketURL()`.
+//! appended by `Config.bucketURL()`. It does not reach artifacts outside the run's root (cached
+//! results of earlier runs, imports): `component/launcher_v2.go` `fetchNonDefaultBuckets()` gives
+//! them the run's session but not its query, so on a store other than AWS they are not found
+//! (a warning in `lib.rs` `environment_warnings()`).
 //!
 //! EKS Pod Identity: the API server of KFP before 2.14 uses minio-go v6.0.57, whose credential
 //! chain (environment, files, IAM: EC2/ECS metadata and web identity, i.e. IRSA) has no Pod
@@ -26,7 +29,7 @@
 use serde_json::Value;
 
 use krm_core::KrmResult;
-use kubeflow_common::k8s::{Selector, pod};
+use kubeflow_common::kfp::Kfp;
 
 /// KFP releases whose API server is known to fail with the default credential chain.
 const IRSA_REGRESSIONS: &[(&str, &str)] = &[
@@ -43,69 +46,26 @@ const IRSA_REGRESSIONS: &[(&str, &str)] = &[
 /// The IRSA annotation of a ServiceAccount (EKS).
 pub(crate) const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 
-/// The KFP release of the input, and where it was read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Kfp {
-    /// The version as written, without a leading `v` (`2.16.0`).
-    pub version: String,
-    /// The item it was read from.
-    pub index: usize,
-    /// The field it was read from.
-    pub path: String,
+/// The known IRSA regressions of a release.
+pub(crate) fn irsa_regressions(kfp: &Kfp) -> impl Iterator<Item = &'static str> + '_ {
+    IRSA_REGRESSIONS.iter().filter(|(prefix, _)| kfp.version.starts_with(prefix)).map(|(_, what)| *what)
 }
 
-impl Kfp {
-    /// The input's KFP: the API server's image tag, else `pipeline-install-config`'s
-    /// `appVersion`.
-    pub fn of(items: &[Value]) -> Option<Kfp> {
-        let api = Selector::of("apps", "Deployment").named("ml-pipeline");
-        for (i, item) in items.iter().enumerate().filter(|(_, i)| api.matches(i)) {
-            let mut found = None;
-            pod::for_each_container(item, |c, path| {
-                let image = c.get("image").and_then(Value::as_str).unwrap_or_default();
-                if found.is_none() && image.contains("api-server") && !image.contains('@') {
-                    if let Some((_, tag)) = image.rsplit_once(':').filter(|(repo, _)| !repo.is_empty() && !repo.ends_with('/')) {
-                        found = Some((tag.trim_start_matches('v').to_string(), path.key("image").to_string()));
-                    }
-                }
-            });
-            if let Some((version, path)) = found.filter(|(v, _)| numbers(v).is_some()) {
-                return Some(Kfp { version, index: i, path });
-            }
-        }
-        let config = Selector::core("ConfigMap").named("pipeline-install-config");
-        items.iter().enumerate().filter(|(_, i)| config.matches(i)).find_map(|(i, item)| {
-            let v = item.pointer("/data/appVersion").and_then(Value::as_str)?.trim_start_matches('v');
-            numbers(v).map(|_| Kfp { version: v.to_string(), index: i, path: "data.appVersion".to_string() })
-        })
-    }
+/// Whether every KFP client of the release has EKS Pod Identity in its credential chain.
+pub(crate) fn has_pod_identity(kfp: &Kfp) -> bool {
+    kfp.at_least(2, 14, 0)
+}
 
-    fn numbers(&self) -> (u64, u64, u64) {
-        numbers(&self.version).expect("Kfp::of keeps only versions with numbers")
-    }
-
-    /// The known IRSA regressions of this release.
-    pub fn irsa_regressions(&self) -> impl Iterator<Item = &'static str> + '_ {
-        IRSA_REGRESSIONS.iter().filter(|(prefix, _)| self.version.starts_with(prefix)).map(|(_, what)| *what)
-    }
-
-    /// Whether every KFP client of this release has EKS Pod Identity in its credential chain.
-    pub fn has_pod_identity(&self) -> bool {
-        self.numbers() >= (2, 14, 0)
-    }
-
-    /// The pipeline root's query that carries the store's settings to this release's launcher
-    /// with the environment's credentials (empty where the launcher reads the providers).
-    pub fn root_query(&self, store: &StoreUrl<'_>) -> String {
-        let v = self.numbers();
-        let url = format!("{}://{}", if store.secure { "https" } else { "http" }, store.address);
-        if v >= (2, 17, 0) {
-            String::new()
-        } else if v >= (2, 4, 1) {
-            format!("?region={}&endpoint={url}&use_path_style=true", store.region)
-        } else {
-            format!("?region={}&endpoint={url}&disableSSL={}&s3ForcePathStyle=true", store.region, !store.secure)
-        }
+/// The pipeline root's query that carries the store's settings to the release's launcher with
+/// the environment's credentials (empty where the launcher reads the providers).
+pub(crate) fn root_query(kfp: &Kfp, store: &StoreUrl<'_>) -> String {
+    let url = format!("{}://{}", if store.secure { "https" } else { "http" }, store.address);
+    if kfp.at_least(2, 17, 0) {
+        String::new()
+    } else if kfp.at_least(2, 4, 1) {
+        format!("?region={}&endpoint={url}&use_path_style=true", store.region)
+    } else {
+        format!("?region={}&endpoint={url}&disableSSL={}&s3ForcePathStyle=true", store.region, !store.secure)
     }
 }
 
@@ -119,19 +79,11 @@ pub(crate) struct StoreUrl<'a> {
     pub region: &'a str,
 }
 
-/// `major.minor.patch` of a version such as `2.16.0` or `2.5.0-rc.1`.
-fn numbers(version: &str) -> Option<(u64, u64, u64)> {
-    let mut parts = version.split(['.', '-', '+']);
-    let mut next = || parts.next()?.parse::<u64>().ok();
-    Some((next()?, next()?, next()?))
-}
-
 /// The warnings about the environment's credentials on this input's release: known regressions,
 /// and EKS Pod Identity where a client lacks it and no IRSA role is annotated.
-pub(crate) fn credential_chain_warnings(items: &[Value], kfp: Option<&Kfp>, irsa: bool) -> Vec<KrmResult> {
+pub(crate) fn credential_chain_warnings(items: &[Value], kfp: Option<&Kfp>, irsa: bool, aws: bool) -> Vec<KrmResult> {
     let Some(kfp) = kfp else { return Vec::new() };
-    let mut results: Vec<KrmResult> = kfp
-        .irsa_regressions()
+    let mut results: Vec<KrmResult> = irsa_regressions(kfp)
         .map(|what| {
             KrmResult::warning(format!(
                 "KFP {} with the default credential chain: {what}; use another KFP release or static keys (credentials.secretName)",
@@ -141,12 +93,12 @@ pub(crate) fn credential_chain_warnings(items: &[Value], kfp: Option<&Kfp>, irsa
             .at(kfp.path.clone())
         })
         .collect();
-    if !kfp.has_pod_identity() && !irsa {
+    if aws && !has_pod_identity(kfp) && !irsa {
         results.push(
             KrmResult::warning(format!(
                 "KFP {} cannot use EKS Pod Identity: its API server's minio-go v6.0.57 has no Pod Identity in its credential chain{}; use IRSA (credentials.serviceAccountAnnotations[{IRSA_ANNOTATION}]) or the nodes' instance profile, or static keys",
                 kfp.version,
-                if kfp.numbers() < (2, 4, 1) { " and its launcher's aws-sdk-go v1.45.25 neither" } else { "" }
+                if kfp.at_least(2, 4, 1) { "" } else { ", nor its launcher's aws-sdk-go v1 (Pod Identity came in v1.47.11)" }
             ))
             .on(&items[kfp.index])
             .at(kfp.path.clone()),
@@ -169,31 +121,20 @@ mod tests {
     }
 
     #[test]
-    fn versions_come_from_the_api_server_image_else_the_install_config() {
-        let config = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "pipeline-install-config"}, "data": {"appVersion": "2.15.1"}});
-        assert_eq!(Kfp::of(&[api("ghcr.io/kubeflow/kfp-api-server:2.16.0"), config.clone()]).unwrap().version, "2.16.0");
-        assert_eq!(Kfp::of(&[api("gcr.io/ml-pipeline/api-server:v2.3.0")]).unwrap().version, "2.3.0");
-        let kfp = Kfp::of(&[api("registry:5000/api-server@sha256:abc"), config.clone()]).unwrap();
-        assert_eq!((kfp.version.as_str(), kfp.index, kfp.path.as_str()), ("2.15.1", 1, "data.appVersion"));
-        assert_eq!(Kfp::of(&[api("gcr.io/ml-pipeline/api-server:dummy"), config]).unwrap().index, 1, "a tag that is no version is skipped");
-        assert_eq!(Kfp::of(&[api("gcr.io/ml-pipeline/api-server:latest")]), None);
-    }
-
-    #[test]
     fn regressions_are_named_per_release() {
-        assert_eq!(version("2.14.0").irsa_regressions().count(), 0);
-        assert!(version("2.15.0").irsa_regressions().next().unwrap().contains("#12508"));
+        assert_eq!(irsa_regressions(&version("2.14.0")).count(), 0);
+        assert!(irsa_regressions(&version("2.15.0")).next().unwrap().contains("#12508"));
     }
 
     #[test]
     fn the_root_query_uses_the_names_of_the_release_gocloud() {
         let aws = StoreUrl { address: "s3.eu-west-1.amazonaws.com", secure: true, region: "eu-west-1" };
         let minio = StoreUrl { address: "minio.storage:9000", secure: false, region: "us-east-1" };
-        assert_eq!(version("2.3.0").root_query(&aws), "?region=eu-west-1&endpoint=https://s3.eu-west-1.amazonaws.com&disableSSL=false&s3ForcePathStyle=true");
-        assert_eq!(version("2.4.0").root_query(&minio), "?region=us-east-1&endpoint=http://minio.storage:9000&disableSSL=true&s3ForcePathStyle=true");
-        assert_eq!(version("2.4.1").root_query(&aws), "?region=eu-west-1&endpoint=https://s3.eu-west-1.amazonaws.com&use_path_style=true");
-        assert_eq!(version("2.16.0-rc.1").root_query(&minio), "?region=us-east-1&endpoint=http://minio.storage:9000&use_path_style=true");
-        assert_eq!(version("2.17.0").root_query(&aws), "");
+        assert_eq!(root_query(&version("2.3.0"), &aws), "?region=eu-west-1&endpoint=https://s3.eu-west-1.amazonaws.com&disableSSL=false&s3ForcePathStyle=true");
+        assert_eq!(root_query(&version("2.4.0"), &minio), "?region=us-east-1&endpoint=http://minio.storage:9000&disableSSL=true&s3ForcePathStyle=true");
+        assert_eq!(root_query(&version("2.4.1"), &aws), "?region=eu-west-1&endpoint=https://s3.eu-west-1.amazonaws.com&use_path_style=true");
+        assert_eq!(root_query(&version("2.16.0-rc.1"), &minio), "?region=us-east-1&endpoint=http://minio.storage:9000&use_path_style=true");
+        assert_eq!(root_query(&version("2.17.0"), &aws), "");
     }
 
     #[test]
@@ -201,10 +142,11 @@ mod tests {
         for (v, warned) in [("2.3.0", true), ("2.5.0", true), ("2.14.0", false), ("2.16.0", false)] {
             let items = [api(&format!("ghcr.io/kubeflow/kfp-api-server:{v}"))];
             let kfp = Kfp::of(&items);
-            let pod_identity = |irsa| credential_chain_warnings(&items, kfp.as_ref(), irsa).iter().any(|r| r.message.contains("Pod Identity"));
-            assert_eq!(pod_identity(false), warned, "{v}");
-            assert!(!pod_identity(true), "{v} with IRSA");
+            let pod_identity = |irsa, aws| credential_chain_warnings(&items, kfp.as_ref(), irsa, aws).iter().any(|r| r.message.contains("Pod Identity"));
+            assert_eq!(pod_identity(false, true), warned, "{v}");
+            assert!(!pod_identity(true, true), "{v} with IRSA");
+            assert!(!pod_identity(false, false), "{v} off AWS");
         }
-        assert!(credential_chain_warnings(&[], None, false).is_empty());
+        assert!(credential_chain_warnings(&[], None, false, true).is_empty());
     }
 }

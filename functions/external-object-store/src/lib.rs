@@ -22,7 +22,8 @@ use kubeflow_common::k8s::{FieldPath, Selector, generate, object, pod, shape};
 use krm_core::result::ResourceRef;
 use krm_core::{Function, KrmResult, yaml};
 use kubeflow_common::credentials::{self, Credential, KNOWN_VARIABLES, RefKind, SecretReads, Target};
-use kfp::{Kfp, StoreUrl};
+use kfp::StoreUrl;
+use kubeflow_common::kfp::Kfp;
 pub use config::{CredentialsConfig, ExternalObjectStoreConfig};
 
 /// The `external-object-store` function.
@@ -109,7 +110,7 @@ impl Function for ExternalObjectStore {
         let kfp = Kfp::of(items);
         store.profiles = !kubeflow_common::k8s::select::find(items, Selector::of("apps", "Deployment").named(CONTROLLER)).is_empty();
         if store.from_environment {
-            results.extend(environment_warnings(config, kfp.as_ref(), &mut store));
+            results.extend(environment_warnings(kfp.as_ref(), &mut store));
         }
         if let Some(target) = &store.target {
             credentials::centralize(items, target, &mut results);
@@ -124,7 +125,9 @@ impl Function for ExternalObjectStore {
         profile_controller(items, &store, &mut results);
         if store.from_environment {
             service_accounts(items, &store, &mut results);
-            results.extend(kfp::credential_chain_warnings(items, kfp.as_ref(), store.annotations.contains_key(kfp::IRSA_ANNOTATION)));
+            // Found again: items were added and placed since (the index must name the same item).
+            let kfp = Kfp::of(items);
+            results.extend(kfp::credential_chain_warnings(items, kfp.as_ref(), store.annotations.contains_key(kfp::IRSA_ANNOTATION), store.is_aws()));
         }
         if config.remove_in_cluster {
             remove_secrets(items, &store, &mut results);
@@ -189,6 +192,12 @@ impl Store {
     /// when it is not the scheme's default.
     fn origin(&self) -> String {
         format!("{}://{}", if self.secure { "https" } else { "http" }, self.endpoint)
+    }
+
+    /// Whether the store is Amazon S3 (the AWS SDKs' own endpoints).
+    fn is_aws(&self) -> bool {
+        let host = self.host.to_ascii_lowercase();
+        host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn")
     }
 
     fn tls(&self) -> &'static str {
@@ -436,11 +445,20 @@ fn ui(items: &mut [Value], store: &Store, results: &mut Vec<KrmResult>) {
         env.literal("MINIO_SSL", store.tls());
         env.literal("MINIO_NAMESPACE", "");
         env.literal("AWS_S3_ENDPOINT", &store.host);
-        env.remove("AWS_S3_PORT", "no KFP UI reads it (frontend/server/configs.ts loadConfigs(): the aws section has no port)");
+        // KFP UIs up to 2.17 have no port for the S3 client (frontend/server/configs.ts
+        // loadConfigs()); later ones read AWS_S3_PORT (kubeflow/pipelines#14349). Only a port
+        // that is not the scheme's default needs saying.
+        if store.endpoint.ends_with(&format!(":{}", store.port)) {
+            env.literal("AWS_S3_PORT", &store.port);
+        } else {
+            env.remove("AWS_S3_PORT", "the store's port is the scheme's default");
+        }
         env.literal("AWS_REGION", &store.region);
         env.literal("AWS_SSL", store.tls());
         env.literal("ARGO_ARCHIVE_BUCKETNAME", &store.bucket);
         if store.profiles {
+            // The archive is read only with ARGO_ARCHIVE_LOGS (default false: 1.9's UI has none).
+            env.literal("ARGO_ARCHIVE_LOGS", "true");
             env.literal("ARGO_KEYFORMAT", UI_LOG_KEY_FORMAT);
         }
         env.allow_origin(store);
@@ -614,12 +632,37 @@ fn launcher(items: &mut [Value], store: &Store, results: &mut Vec<KrmResult>) {
     }
 }
 
+/// A `defaultPipelineRoot` of the user's, which the profile controller gives every profile
+/// namespace's launcher (`KFP_DEFAULT_PIPELINE_ROOT`): what it does that the user may not mean.
+fn custom_root(root: &str, store: &Store) -> Option<String> {
+    let (scheme, rest) = root.split_once("://").unwrap_or(("", root));
+    let bucket = rest.split(['/', '?']).next().unwrap_or_default();
+    if !matches!(scheme, "s3" | "minio") || bucket != store.bucket {
+        return Some(format!(
+            "profile namespaces' launchers use this root (the profile controller's KFP_DEFAULT_PIPELINE_ROOT), so their artifacts go to {root}, not to bucket {} of the store this function configures; empty it to use s3://{}/private-artifacts/<namespace>/v2/artifacts",
+            store.bucket, store.bucket
+        ));
+    }
+    if root.contains('?') && !store.root_query.is_empty() {
+        return Some(format!(
+            "this root has a query of its own, so profile namespaces' launchers get it instead of the store's ({}); the launcher reads only the root's query with the environment's credentials",
+            store.root_query
+        ));
+    }
+    None
+}
+
 /// `pipeline-install-config`: `bucketName` (read by the API server; `minioServiceHost` and
 /// `minioServiceRegion` too where an old `env/aws` render has them), and a warning about the
 /// artifact retention SeaweedFS applied.
 fn install_config(items: &mut [Value], store: &Store, results: &mut Vec<KrmResult>) {
     let selector = Selector::core("ConfigMap").named("pipeline-install-config");
     for item in items.iter_mut().filter(|i| selector.matches(i)) {
+        if let Some(root) = item.pointer("/data/defaultPipelineRoot").and_then(Value::as_str).filter(|r| !r.trim().is_empty()) {
+            if let Some(message) = custom_root(root, store) {
+                results.push(KrmResult::warning(message).on(item).at("data.defaultPipelineRoot"));
+            }
+        }
         let retention = item.pointer("/data/ARTIFACT_RETENTION_DAYS").and_then(Value::as_str).and_then(|s| s.trim().parse::<i64>().ok());
         let Some(data) = item.get_mut("data").and_then(Value::as_object_mut) else { continue };
         // `bucketName` always; the old `env/aws` keys where they exist.
@@ -1032,7 +1075,7 @@ fn service_accounts(items: &mut [Value], store: &Store, results: &mut Vec<KrmRes
 /// `v7` `credentials` chain) and the UI's AWS SDK chain (`frontend/server/minio-helper.ts`
 /// `createMinioClient()`) know only AWS sources. Workload Identity works only for native
 /// `gs://` roots, which this function does not write.
-fn environment_warnings(config: &ExternalObjectStoreConfig, kfp: Option<&Kfp>, store: &mut Store) -> Vec<KrmResult> {
+fn environment_warnings(kfp: Option<&Kfp>, store: &mut Store) -> Vec<KrmResult> {
     let mut results = Vec::new();
     let field = "credentials.fromEnvironment";
     if store.host == "storage.googleapis.com" || store.host.ends_with(".storage.googleapis.com") {
@@ -1043,10 +1086,19 @@ fn environment_warnings(config: &ExternalObjectStoreConfig, kfp: Option<&Kfp>, s
             .at(field),
         );
     }
-    let url = StoreUrl { address: &store.endpoint, secure: config.secure, region: &store.region };
+    let url = StoreUrl { address: &store.endpoint, secure: store.secure, region: &store.region };
     match kfp {
         Some(kfp) => {
-            store.root_query = kfp.root_query(&url);
+            store.root_query = kfp::root_query(kfp, &url);
+            if !store.root_query.is_empty() && !store.is_aws() {
+                results.push(
+                    KrmResult::warning(format!(
+                        "KFP {} opens artifacts outside the run's pipeline root (cached results of earlier runs, imported artifacts) without the root's query (backend/src/v2/component/launcher_v2.go fetchNonDefaultBuckets(): the same bucket gets the run's session, which is empty with fromEnv, but not its query), so with the environment's credentials it looks for them on AWS's endpoint, not on {}: such tasks fail; use static keys (credentials.secretName), KFP 2.17 or later, or turn caching off",
+                        kfp.version, store.endpoint
+                    ))
+                    .at(field),
+                );
+            }
             if !store.root_query.is_empty() {
                 results.push(
                     KrmResult::info(format!(
