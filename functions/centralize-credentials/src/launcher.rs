@@ -12,17 +12,21 @@
 //! Secret (`config/minio.go` `ProvideSessionInfo()` then reads only the named Secret). Profile
 //! namespaces keep their own `mlpipeline-minio-artifact`, which the profile controller writes.
 //!
-//! The endpoint is the default session's: `minio-service.<ns>:9000` (2.2.0, 2.5.0:
-//! `objectstore.MinioDefaultEndpoint()`) or `seaweedfs.<ns>:9000` (2.16.0:
-//! `objectstore.DefaultEndpointInMultiUserMode`), chosen by the bundled store Service in the
-//! input. A `providers` that is already there (external-object-store writes one) is left alone,
-//! so the two functions give the same output in either order.
+//! The endpoint is the default session's, by the input's KFP release: before 2.16
+//! `objectstore.MinioDefaultEndpoint()` (the `minio-service` Service, `minio-service.kubeflow:9000`),
+//! from 2.16 `objectstore.DefaultEndpointInMultiUserMode` (`seaweedfs.kubeflow:9000`); for an
+//! unknown release, the bundled store Service the input has. Only launchers in a namespace that
+//! reads the central Secret's object-store keys get it (so the Secret is claimed there); a
+//! `providers` that is already there (external-object-store writes one) is left alone, so the two
+//! functions give the same output in either order.
 
 use serde_json::Value;
 
 use krm_core::KrmResult;
-use kubeflow_common::credentials::{Credential, Target};
+use krm_core::yaml;
+use kubeflow_common::credentials::{self, Credential, Target};
 use kubeflow_common::k8s::{FieldPath, Selector, object};
+use kubeflow_common::kfp::Kfp;
 
 /// The Secret of the launcher's default session.
 const DEFAULT_SESSION_SECRET: &str = "mlpipeline-minio-artifact";
@@ -36,18 +40,19 @@ pub fn providers(items: &mut [Value], target: &Target, results: &mut Vec<KrmResu
     let (Some(access), Some(secret)) = (target.central_key(Credential::ObjectStoreAccessKey), target.central_key(Credential::ObjectStoreSecretKey)) else {
         return;
     };
-    let endpoint = BUNDLED_STORES.iter().find_map(|(name, port)| {
-        items.iter().find(|i| Selector::core("Service").named(name).matches(i) && !object::is_local_config(i)).map(|service| {
-            let ns = object::namespace(service).unwrap_or("kubeflow");
-            format!("{}.{ns}:{port}", object::name(service))
-        })
-    });
+    let endpoint = default_session_endpoint(items);
+    // The namespaces whose pods read both object-store keys of the central Secret.
+    let reading: Vec<Option<String>> = credentials::central_usage(items, target)
+        .into_iter()
+        .filter(|u| u.credentials.contains(&Credential::ObjectStoreAccessKey) && u.credentials.contains(&Credential::ObjectStoreSecretKey))
+        .map(|u| u.namespace)
+        .collect();
     let text = endpoint.as_deref().map(|e| provider_text(e, &target.secret_name, access, secret));
     let selector = Selector::core("ConfigMap").named("kfp-launcher");
     for item in items.iter_mut().filter(|i| selector.matches(i) && !object::is_local_config(i)) {
         let current = item.pointer("/data/providers").and_then(Value::as_str).unwrap_or_default();
         if !current.trim().is_empty() {
-            if current.contains(DEFAULT_SESSION_SECRET) {
+            if names_default_secret(current) {
                 results.push(
                     KrmResult::warning(format!(
                         "providers names Secret {DEFAULT_SESSION_SECRET}, which the launcher reads by name: point its secretRef at Secret {} (keys {access}, {secret}) yourself",
@@ -57,6 +62,18 @@ pub fn providers(items: &mut [Value], target: &Target, results: &mut Vec<KrmResu
                     .at("data.providers"),
                 );
             }
+            continue;
+        }
+        let namespace = object::namespace(item).map(str::to_string);
+        if !reading.contains(&namespace) {
+            results.push(
+                KrmResult::warning(format!(
+                    "no providers: the launcher's default session reads Secret {DEFAULT_SESSION_SECRET} in this namespace by name, and nothing here reads the object-store keys of Secret {}: keep {DEFAULT_SESSION_SECRET} here, or set providers to a Secret that exists here",
+                    target.secret_name
+                ))
+                .on(item)
+                .at("data.providers"),
+            );
             continue;
         }
         let Some(text) = &text else {
@@ -82,6 +99,34 @@ pub fn providers(items: &mut [Value], target: &Target, results: &mut Vec<KrmResu
             .at(FieldPath::from_keys(&["data", "providers"])),
         );
     }
+}
+
+/// The endpoint of the launcher's default session (see the module docs).
+fn default_session_endpoint(items: &[Value]) -> Option<String> {
+    let service = |name: &str| items.iter().find(|i| Selector::core("Service").named(name).matches(i) && !object::is_local_config(i));
+    let at = |name: &str, port: u16| {
+        let ns = service(name).and_then(object::namespace).unwrap_or("kubeflow");
+        format!("{name}.{ns}:{port}")
+    };
+    match Kfp::of(items) {
+        // A constant from 2.16 on, whatever the Services.
+        Some(kfp) if kfp.at_least(2, 16, 0) => Some("seaweedfs.kubeflow:9000".to_string()),
+        Some(_) => Some(at("minio-service", 9000)),
+        None => BUNDLED_STORES.iter().find(|(name, _)| service(name).is_some()).map(|(name, port)| at(name, *port)),
+    }
+}
+
+/// Whether a `providers` document names the default session's Secret in a `secretName`.
+fn names_default_secret(text: &str) -> bool {
+    fn walk(v: &Value) -> bool {
+        match v {
+            Value::Object(m) => m.iter().any(|(k, v)| (k == "secretName" && v.as_str() == Some(DEFAULT_SESSION_SECRET)) || walk(v)),
+            Value::Array(a) => a.iter().any(walk),
+            _ => false,
+        }
+    }
+    // Text that is not YAML: looked at as text (the launcher refuses it anyway).
+    yaml::parse_document(text).map(|v| walk(&v)).unwrap_or_else(|_| text.contains(DEFAULT_SESSION_SECRET))
 }
 
 /// The `providers` document: the default session's endpoint, region and TLS, the central Secret.
@@ -115,9 +160,18 @@ mod tests {
         json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "kubeflow"}})
     }
 
+    /// A pod in `namespace` reading both object-store keys of the central Secret.
+    fn consumer(namespace: &str) -> Value {
+        let env = |name: &str, key: &str| json!({"name": name, "valueFrom": {"secretKeyRef": {"name": "kubeflow-credentials", "key": key}}});
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ml-pipeline", "namespace": namespace},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x/api-server:2.5.0",
+                "env": [env("A", "s3-access-key"), env("B", "s3-secret-key")]}]}}}})
+    }
+
     #[test]
     fn the_default_session_endpoint_with_the_central_secret() {
-        let mut items = vec![service("seaweedfs"), launcher(json!({"defaultPipelineRoot": ""}))];
+        let mut items = vec![service("seaweedfs"), launcher(json!({"defaultPipelineRoot": ""})), consumer("kubeflow")];
+        items[2]["spec"]["template"]["spec"]["containers"][0]["image"] = json!("x/kfp-api-server:2.16.0");
         let mut results = Vec::new();
         providers(&mut items, &target(), &mut results);
         let text = items[1]["data"]["providers"].as_str().unwrap();
@@ -132,15 +186,34 @@ mod tests {
     }
 
     #[test]
-    fn minio_service_on_older_releases_and_a_warning_without_a_store() {
-        let mut items = vec![service("minio-service"), launcher(json!({}))];
+    fn the_endpoint_follows_the_release_and_a_warning_without_one() {
+        // KFP 2.5.0 uses minio-service, even beside a seaweedfs Service.
+        let mut items = vec![service("seaweedfs"), service("minio-service"), launcher(json!({})), consumer("kubeflow")];
         providers(&mut items, &target(), &mut Vec::new());
-        assert!(items[1]["data"]["providers"].as_str().unwrap().contains("minio-service.kubeflow:9000"));
-        let mut alone = vec![launcher(json!({}))];
+        assert!(items[2]["data"]["providers"].as_str().unwrap().contains("minio-service.kubeflow:9000"));
+        // No release, no Service: nothing to name.
+        let mut consumer_without_release = consumer("kubeflow");
+        consumer_without_release["spec"]["template"]["spec"]["containers"][0]["image"] = json!("app:1");
+        let mut alone = vec![launcher(json!({})), consumer_without_release];
         let mut results = Vec::new();
         providers(&mut alone, &target(), &mut results);
         assert!(alone[0]["data"].get("providers").is_none());
         assert!(results[0].message.contains("keep it there or set providers"));
+    }
+
+    #[test]
+    fn only_where_the_central_secret_is_read() {
+        let mut items = vec![service("seaweedfs"), launcher(json!({})), consumer("elsewhere")];
+        let mut results = Vec::new();
+        providers(&mut items, &target(), &mut results);
+        assert!(items[1]["data"].get("providers").is_none());
+        assert!(results[0].message.contains("nothing here reads the object-store keys"));
+    }
+
+    #[test]
+    fn a_providers_naming_the_default_secret_is_reported() {
+        assert!(names_default_secret("minio:\n  default:\n    credentials:\n      secretRef:\n        secretName: mlpipeline-minio-artifact\n"));
+        assert!(!names_default_secret("# was mlpipeline-minio-artifact\nminio:\n  default:\n    credentials: {fromEnv: true}\n"));
     }
 
     #[test]
