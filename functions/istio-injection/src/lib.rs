@@ -320,6 +320,9 @@ fn sidecar_requests(plan: &Plan<'_>, items: &mut [Value], results: &mut Vec<KrmR
     const KEY: &str = "sidecar.istio.io/inject";
     for item in items.iter_mut().filter(|i| !object::is_local_config(i)) {
         let Some(ns) = object::namespace(item).filter(|ns| selected.iter().any(|s| s == ns)).map(str::to_string) else { continue };
+        // A label the workload's selector uses cannot go: the template would no longer match
+        // it, which the API server refuses (and a Deployment's selector is immutable).
+        let in_selector = item.pointer("/spec/selector/matchLabels").and_then(|m| m.get(KEY)).is_some();
         let Some((template, base)) = pod::template_mut(item) else { continue };
         let mut found = Vec::new();
         for kind in ["labels", "annotations"] {
@@ -328,7 +331,7 @@ fn sidecar_requests(plan: &Plan<'_>, items: &mut [Value], results: &mut Vec<KrmR
             if map.get(KEY).and_then(Value::as_str) != Some("true") {
                 continue;
             }
-            if plan.config.remove_sidecar_requests {
+            if plan.config.remove_sidecar_requests && !(kind == "labels" && in_selector) {
                 map.shift_remove(KEY);
                 if map.is_empty() {
                     if let Some(meta) = template.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -340,6 +343,9 @@ fn sidecar_requests(plan: &Plan<'_>, items: &mut [Value], results: &mut Vec<KrmR
         }
         for (kind, path) in found {
             let result = match (plan.config.remove_sidecar_requests, kind) {
+                (true, "labels") if in_selector => KrmResult::warning(format!(
+                    "asks for a sidecar in namespace {ns}, which is in ambient mode, and spec.selector.matchLabels uses this label, so it is not removed (the template must match the selector): remove it from both in your overlay (a Deployment's selector cannot change in place: recreate it)"
+                )),
                 (true, _) => KrmResult::info(format!("removed: asked for a sidecar in namespace {ns}, which is in ambient mode (removeSidecarRequests)")),
                 (false, "labels") => KrmResult::warning(format!(
                     "asks for a sidecar in namespace {ns}, which is now in ambient mode: Istio's injector webhook gives the pod a sidecar and ztunnel leaves it out of ambient; set removeSidecarRequests: true to remove the label"
@@ -357,7 +363,7 @@ fn sidecar_requests(plan: &Plan<'_>, items: &mut [Value], results: &mut Vec<KrmR
 /// namespace and per field the level rejects ([`pod_security::violations`]), since the API server
 /// refuses those pods at creation; and, in sidecar mode without istio-cni in the input, one
 /// warning on the level itself: the injected `istio-init` container adds `NET_ADMIN` and
-/// `NET_RAW` and runs as root (Istio's `injection-template.yaml`), which neither level admits.
+/// `NET_RAW` (Istio's `injection-template.yaml`), capabilities that neither level admits.
 fn check_pod_security(plan: &Plan<'_>, items: &[Value], results: &mut Vec<KrmResult>) {
     let Some(level) = plan.config.pod_security.as_ref().and_then(|p| p.enforce).filter(|l| *l != Level::Privileged) else { return };
     let selected = selected_namespaces(plan, items);

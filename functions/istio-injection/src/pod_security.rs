@@ -31,12 +31,12 @@ const BASELINE_CAPABILITIES: &[&str] = &[
     "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
 ];
 
-/// Sysctls `baseline` allows (`check_sysctls.go`, up to the v1.29 additions).
+/// Sysctls `baseline` allows (`check_sysctls.go`, with the v1.27, v1.29 and v1.32 additions).
 const SAFE_SYSCTLS: &[&str] = &[
     "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
     "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
     "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes",
+    "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem",
 ];
 
 /// SELinux types `baseline` allows (`check_seLinuxOptions.go`).
@@ -103,7 +103,7 @@ pub fn violations(template: &Value, base: &FieldPath, level: Level) -> Vec<Viola
     if let Some(annotations) = template.pointer("/metadata/annotations").and_then(Value::as_object) {
         for (key, value) in annotations {
             let value = value.as_str().unwrap_or_default();
-            if key.starts_with("container.apparmor.security.beta.kubernetes.io/") && value != "runtime/default" && !value.starts_with("localhost/") {
+            if key.starts_with("container.apparmor.security.beta.kubernetes.io/") && !value.is_empty() && value != "runtime/default" && !value.starts_with("localhost/") {
                 bad(base.key("metadata").key("annotations").key(key), "AppArmor must be runtime/default or localhost/* (check_appArmorProfile)");
             }
         }
@@ -271,5 +271,8 @@ mod tests {
             paths(t, Level::Baseline),
             ["spec.template.metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]", "spec.template.spec.securityContext.seccompProfile.type"]
         );
+        // An empty annotation is the runtime's default profile (allowed).
+        let t = json!({"metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/app": ""}}, "spec": {"containers": [{"name": "app"}]}});
+        assert!(paths(t, Level::Baseline).is_empty());
     }
 }
