@@ -10,7 +10,8 @@
 //!
 //! Each case runs twice: the second run over the first run's items must change nothing (no item
 //! differs, no info result about a change). A case whose results hold an error must return the
-//! items unchanged.
+//! items unchanged, and its name starts with `error-`; a case named so must end in an error (so a
+//! behaviour case cannot silently turn into an error case when a check gets stricter).
 //!
 //! A function's `tests/golden.rs` calls [`check_cases`]; `UPDATE_GOLDEN=1 cargo test -p <function>
 //! --test golden` (or `UPDATE_GOLDEN=1 cargo test` for all) rewrites the `expected.yaml` files
@@ -86,6 +87,15 @@ fn check(f: &dyn DynFunction, case: &Path, update: bool) -> Option<String> {
         }
     }
 
+    let error_case = case.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("error-"));
+    if has_errors(&results) != error_case {
+        let errors: Vec<&str> = results.iter().filter(|r| r.is_error()).map(|r| r.message.as_str()).collect();
+        return Some(if error_case {
+            format!("{name}: named error-*, but no error result")
+        } else {
+            format!("{name}: an error result in a case not named error-*: {errors:?}")
+        });
+    }
     if has_errors(&results) {
         if rl.items != items {
             return Some(format!("{name}: an error result, but the items were changed"));
