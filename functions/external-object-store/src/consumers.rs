@@ -194,10 +194,8 @@ pub(crate) fn launcher(items: &mut [Value], store: &Store, results: &mut Vec<Krm
         (Some((name, access)), Some((_, secret))) => Some((name, access, secret)),
         _ => None,
     };
-    let desired = [
-        ("defaultPipelineRoot", format!("s3://{}/v2/artifacts{}", store.bucket, store.root_query)),
-        ("providers", store.providers(secret)),
-    ];
+    let root = format!("s3://{}/v2/artifacts{}", store.bucket, store.root_query);
+    let desired = [("defaultPipelineRoot", root.clone()), ("providers", store.providers(secret))];
     let selector = Selector::core("ConfigMap").named("kfp-launcher");
     for item in items.iter_mut().filter(|i| selector.matches(i)) {
         let mut changed = Vec::new();
@@ -214,7 +212,7 @@ pub(crate) fn launcher(items: &mut [Value], store: &Store, results: &mut Vec<Krm
             let what = if key == "providers" {
                 format!("the store {} (region {}, TLS {}) for s3:// and minio:// roots", store.endpoint, store.region, store.tls())
             } else {
-                format!("s3://{}/v2/artifacts{}", store.bucket, store.root_query)
+                root.clone()
             };
             results.push(KrmResult::info(format!("{key}: {what}")).on(item).at(FieldPath::from_keys(&["data", key])));
         }
@@ -256,21 +254,21 @@ pub(crate) fn install_config(items: &mut [Value], store: &Store, results: &mut V
         let Some(data) = item.get_mut("data").and_then(Value::as_object_mut) else { continue };
         // `bucketName` always; the old `env/aws` keys where they exist.
         let mut changed = Vec::new();
-        let allowed = data.get(ALLOWED_ENDPOINTS).and_then(Value::as_str).and_then(|list| allow_origin(list, &store.origin())).unwrap_or_default();
         for (key, value, always) in [
             ("bucketName", &store.bucket, true),
             ("minioServiceHost", &store.host, false),
             ("minioServiceRegion", &store.region, false),
-            (ALLOWED_ENDPOINTS, &allowed, false),
         ] {
-            if key == ALLOWED_ENDPOINTS && value.is_empty() {
-                continue;
-            }
             let current = data.get(key).and_then(Value::as_str);
             if (always || current.is_some()) && current != Some(value.as_str()) {
                 object::insert_sorted(data, key, Value::String(value.clone()));
                 changed.push((key, value.clone()));
             }
+        }
+        // The allow-list of newer UIs, only where the input has it.
+        if let Some(list) = data.get(ALLOWED_ENDPOINTS).and_then(Value::as_str).and_then(|list| allow_origin(list, &store.origin())) {
+            object::insert_sorted(data, ALLOWED_ENDPOINTS, Value::String(list.clone()));
+            changed.push((ALLOWED_ENDPOINTS, list));
         }
         for (key, value) in changed {
             results.push(KrmResult::info(format!("{key}: {value}")).on(item).at(FieldPath::from_keys(&["data", key])));

@@ -96,11 +96,13 @@ pub(crate) fn environment_warnings(kfp: Option<&Kfp>, store: &mut Store) -> Vec<
             .at(field),
         );
     }
-    let url = StoreUrl { address: &store.endpoint, secure: store.secure, region: &store.region };
     match kfp {
         Some(kfp) => {
-            store.root_query = kfp::root_query(kfp, &url);
-            if !store.root_query.is_empty() && !store.is_aws() {
+            store.root_query = kfp::root_query(kfp, &store.origin(), &store.region);
+            if store.root_query.is_empty() {
+                return results;
+            }
+            if !store.is_aws() {
                 results.push(
                     KrmResult::warning(format!(
                         "KFP {} opens artifacts outside the run's pipeline root (cached results of earlier runs, imported artifacts) without the root's query (backend/src/v2/component/launcher_v2.go fetchNonDefaultBuckets(): the same bucket gets the run's session, which is empty with fromEnv, but not its query), so with the environment's credentials it looks for them on AWS's endpoint, not on {}: such tasks fail; use static keys (credentials.secretName), KFP 2.17 or later, or turn caching off",
@@ -109,15 +111,13 @@ pub(crate) fn environment_warnings(kfp: Option<&Kfp>, store: &mut Store) -> Vec<
                     .at(field),
                 );
             }
-            if !store.root_query.is_empty() {
-                results.push(
-                    KrmResult::info(format!(
-                        "KFP {} ignores the launcher's providers with the environment's credentials: every default pipeline root carries the store as the query {} (the names of its gocloud)",
-                        kfp.version, store.root_query
-                    ))
-                    .at(field),
-                );
-            }
+            results.push(
+                KrmResult::info(format!(
+                    "KFP {} ignores the launcher's providers with the environment's credentials: every default pipeline root carries the store as the query {} (the names of its gocloud)",
+                    kfp.version, store.root_query
+                ))
+                .at(field),
+            );
         }
         None => results.push(
             KrmResult::warning(

@@ -56,27 +56,18 @@ pub(crate) fn has_pod_identity(kfp: &Kfp) -> bool {
     kfp.at_least(2, 14, 0)
 }
 
-/// The pipeline root's query that carries the store's settings to the release's launcher with
-/// the environment's credentials (empty where the launcher reads the providers).
-pub(crate) fn root_query(kfp: &Kfp, store: &StoreUrl<'_>) -> String {
-    let url = format!("{}://{}", if store.secure { "https" } else { "http" }, store.address);
+/// The pipeline root's query that carries the store (its `origin`, `https://host[:port]` or
+/// `http://...`, and region) to the release's launcher with the environment's credentials
+/// (empty where the launcher reads the providers).
+pub(crate) fn root_query(kfp: &Kfp, origin: &str, region: &str) -> String {
     if kfp.at_least(2, 17, 0) {
         String::new()
     } else if kfp.at_least(2, 4, 1) {
-        format!("?region={}&endpoint={url}&use_path_style=true", store.region)
+        format!("?region={region}&endpoint={origin}&use_path_style=true")
     } else {
-        format!("?region={}&endpoint={url}&disableSSL={}&s3ForcePathStyle=true", store.region, !store.secure)
+        let insecure = origin.starts_with("http://");
+        format!("?region={region}&endpoint={origin}&disableSSL={insecure}&s3ForcePathStyle=true")
     }
-}
-
-/// What a pipeline-root query says of the store.
-pub(crate) struct StoreUrl<'a> {
-    /// `host` or `host:port`, as every client gets it.
-    pub address: &'a str,
-    /// TLS.
-    pub secure: bool,
-    /// The bucket's region.
-    pub region: &'a str,
 }
 
 /// The warnings about the environment's credentials on this input's release: known regressions,
@@ -128,13 +119,13 @@ mod tests {
 
     #[test]
     fn the_root_query_uses_the_names_of_the_release_gocloud() {
-        let aws = StoreUrl { address: "s3.eu-west-1.amazonaws.com", secure: true, region: "eu-west-1" };
-        let minio = StoreUrl { address: "minio.storage:9000", secure: false, region: "us-east-1" };
-        assert_eq!(root_query(&version("2.3.0"), &aws), "?region=eu-west-1&endpoint=https://s3.eu-west-1.amazonaws.com&disableSSL=false&s3ForcePathStyle=true");
-        assert_eq!(root_query(&version("2.4.0"), &minio), "?region=us-east-1&endpoint=http://minio.storage:9000&disableSSL=true&s3ForcePathStyle=true");
-        assert_eq!(root_query(&version("2.4.1"), &aws), "?region=eu-west-1&endpoint=https://s3.eu-west-1.amazonaws.com&use_path_style=true");
-        assert_eq!(root_query(&version("2.16.0-rc.1"), &minio), "?region=us-east-1&endpoint=http://minio.storage:9000&use_path_style=true");
-        assert_eq!(root_query(&version("2.17.0"), &aws), "");
+        let aws = ("https://s3.eu-west-1.amazonaws.com", "eu-west-1");
+        let minio = ("http://minio.storage:9000", "us-east-1");
+        assert_eq!(root_query(&version("2.3.0"), aws.0, aws.1), "?region=eu-west-1&endpoint=https://s3.eu-west-1.amazonaws.com&disableSSL=false&s3ForcePathStyle=true");
+        assert_eq!(root_query(&version("2.4.0"), minio.0, minio.1), "?region=us-east-1&endpoint=http://minio.storage:9000&disableSSL=true&s3ForcePathStyle=true");
+        assert_eq!(root_query(&version("2.4.1"), aws.0, aws.1), "?region=eu-west-1&endpoint=https://s3.eu-west-1.amazonaws.com&use_path_style=true");
+        assert_eq!(root_query(&version("2.16.0-rc.1"), minio.0, minio.1), "?region=us-east-1&endpoint=http://minio.storage:9000&use_path_style=true");
+        assert_eq!(root_query(&version("2.17.0"), aws.0, aws.1), "");
     }
 
     #[test]

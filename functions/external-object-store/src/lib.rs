@@ -31,7 +31,6 @@ use kubeflow_common::k8s::{FieldPath, Selector, generate, object, pod, shape};
 use krm_core::result::ResourceRef;
 use krm_core::{Function, KrmResult, yaml};
 use kubeflow_common::credentials::{self, Credential, KNOWN_VARIABLES, RefKind, SecretReads, Target};
-use kfp::StoreUrl;
 use kubeflow_common::kfp::Kfp;
 pub use config::{CredentialsConfig, ExternalObjectStoreConfig};
 use consumers::*;
@@ -122,8 +121,12 @@ impl Function for ExternalObjectStore {
         }
         let kfp = Kfp::of(items);
         store.profiles = !kubeflow_common::k8s::select::find(items, Selector::of("apps", "Deployment").named(CONTROLLER)).is_empty();
+        // Made while `kfp.index` names the API server (items are added and placed below); they
+        // join the results after the ServiceAccounts'.
+        let mut chain_warnings = Vec::new();
         if store.from_environment {
             results.extend(environment_warnings(kfp.as_ref(), &mut store));
+            chain_warnings = kfp::credential_chain_warnings(items, kfp.as_ref(), store.annotations.contains_key(kfp::IRSA_ANNOTATION), store.is_aws());
         }
         if let Some(target) = &store.target {
             credentials::centralize(items, target, &mut results);
@@ -138,9 +141,7 @@ impl Function for ExternalObjectStore {
         profile_controller(items, &store, &mut results);
         if store.from_environment {
             service_accounts(items, &store, &mut results);
-            // Found again: items were added and placed since (the index must name the same item).
-            let kfp = Kfp::of(items);
-            results.extend(kfp::credential_chain_warnings(items, kfp.as_ref(), store.annotations.contains_key(kfp::IRSA_ANNOTATION), store.is_aws()));
+            results.extend(chain_warnings);
         }
         if config.remove_in_cluster {
             remove_secrets(items, &store, &mut results);
