@@ -47,57 +47,44 @@ pub fn providers(items: &mut [Value], target: &Target, results: &mut Vec<KrmResu
         .filter(|u| u.credentials.contains(&Credential::ObjectStoreAccessKey) && u.credentials.contains(&Credential::ObjectStoreSecretKey))
         .map(|u| u.namespace)
         .collect();
-    let text = endpoint.as_deref().map(|e| provider_text(e, &target.secret_name, access, secret));
+    let provider = endpoint.map(|e| (provider_text(&e, &target.secret_name, access, secret), e));
     let selector = Selector::core("ConfigMap").named("kfp-launcher");
     for item in items.iter_mut().filter(|i| selector.matches(i) && !object::is_local_config(i)) {
         let current = item.pointer("/data/providers").and_then(Value::as_str).unwrap_or_default();
-        if !current.trim().is_empty() {
-            if names_default_secret(current) {
-                results.push(
-                    KrmResult::warning(format!(
-                        "providers names Secret {DEFAULT_SESSION_SECRET}, which the launcher reads by name: point its secretRef at Secret {} (keys {access}, {secret}) yourself",
-                        target.secret_name
-                    ))
-                    .on(item)
-                    .at("data.providers"),
-                );
-            }
-            continue;
-        }
         let namespace = object::namespace(item).map(str::to_string);
-        if !reading.contains(&namespace) {
+        let warning = if !current.trim().is_empty() {
+            names_default_secret(current).then(|| {
+                format!(
+                    "providers names Secret {DEFAULT_SESSION_SECRET}, which the launcher reads by name: point its secretRef at Secret {} (keys {access}, {secret}) yourself",
+                    target.secret_name
+                )
+            })
+        } else if !reading.contains(&namespace) {
+            Some(format!(
+                "no providers: the launcher's default session reads Secret {DEFAULT_SESSION_SECRET} in this namespace by name, and nothing here reads the object-store keys of Secret {}: keep {DEFAULT_SESSION_SECRET} here, or set providers to a Secret that exists here",
+                target.secret_name
+            ))
+        } else if let Some((text, endpoint)) = &provider {
+            if let Some(obj) = item.as_object_mut() {
+                object::insert_sorted(object::child_map(obj, "data"), "providers", Value::String(text.clone()));
+            }
             results.push(
-                KrmResult::warning(format!(
-                    "no providers: the launcher's default session reads Secret {DEFAULT_SESSION_SECRET} in this namespace by name, and nothing here reads the object-store keys of Secret {}: keep {DEFAULT_SESSION_SECRET} here, or set providers to a Secret that exists here",
+                KrmResult::info(format!(
+                    "providers: minio:// roots read Secret {} (keys {access}, {secret}) at {endpoint}, instead of the default session's Secret {DEFAULT_SESSION_SECRET}",
                     target.secret_name
                 ))
                 .on(item)
-                .at("data.providers"),
+                .at(FieldPath::from_keys(&["data", "providers"])),
             );
-            continue;
-        }
-        let Some(text) = &text else {
-            results.push(
-                KrmResult::warning(format!(
-                    "no providers, and no bundled store Service (seaweedfs, minio-service) in the input to name: the launcher's default session reads Secret {DEFAULT_SESSION_SECRET} in this namespace by name; keep it there or set providers"
-                ))
-                .on(item)
-                .at("data.providers"),
-            );
-            continue;
-        };
-        if let Some(obj) = item.as_object_mut() {
-            object::insert_sorted(object::child_map(obj, "data"), "providers", Value::String(text.clone()));
-        }
-        results.push(
-            KrmResult::info(format!(
-                "providers: minio:// roots read Secret {} (keys {access}, {secret}) at {}, instead of the default session's Secret {DEFAULT_SESSION_SECRET}",
-                target.secret_name,
-                endpoint.as_deref().unwrap_or_default()
+            None
+        } else {
+            Some(format!(
+                "no providers, and no bundled store Service (seaweedfs, minio-service) in the input to name: the launcher's default session reads Secret {DEFAULT_SESSION_SECRET} in this namespace by name; keep it there or set providers"
             ))
-            .on(item)
-            .at(FieldPath::from_keys(&["data", "providers"])),
-        );
+        };
+        if let Some(message) = warning {
+            results.push(KrmResult::warning(message).on(item).at("data.providers"));
+        }
     }
 }
 
