@@ -12,12 +12,14 @@ pub mod clients;
 pub mod config;
 pub mod mariadb;
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use kubeflow_common::k8s::select::name_matches;
 use kubeflow_common::k8s::{FieldPath, Selector, object, pod, shape};
 use krm_core::{Function, KrmResult};
-use kubeflow_common::credentials::{self, RefKind, Target};
+use kubeflow_common::credentials::{self, RefForm, RefKind, Target};
 use clients::{Field, PIPELINE_INSTALL_CONFIG, Want};
 pub use config::{Component, DatabaseOf, ExternalDatabaseConfig};
 
@@ -356,15 +358,12 @@ fn databases_to_create(items: &[Value], config: &ExternalDatabaseConfig, active:
 /// An info per namespace whose pods mount the CA Secret: a volume's Secret is read from the pod's
 /// own namespace, so the Secret must be there (the function cannot see the cluster).
 fn ca_claims(items: &[Value], ca: &str) -> Vec<KrmResult> {
-    let mut by_namespace: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
-    for item in items {
-        let Some((template, _)) = kubeflow_common::k8s::pod::template(item) else { continue };
-        let mounts = template.pointer("/spec/volumes").and_then(Value::as_array).into_iter().flatten().any(|v| {
-            v.get("name").and_then(Value::as_str) == Some(clients::CA_VOLUME) && v.pointer("/secret/secretName").and_then(Value::as_str) == Some(ca)
-        });
-        if mounts {
-            let ns = kubeflow_common::k8s::object::namespace(item).unwrap_or("(the namespace it is applied to)").to_string();
-            by_namespace.entry(ns).or_default().push(kubeflow_common::k8s::object::name(item).to_string());
+    let mut by_namespace: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in credentials::references(items, RefKind::Secret, ca).into_iter().filter(|r| r.form == RefForm::Volume) {
+        let item = &items[r.item];
+        let workloads = by_namespace.entry(object::namespace(item).unwrap_or("(the namespace it is applied to)")).or_default();
+        if !workloads.contains(&object::name(item)) {
+            workloads.push(object::name(item));
         }
     }
     by_namespace
