@@ -46,14 +46,9 @@ impl Kfp {
         })
     }
 
-    /// `(major, minor, patch)`.
-    pub fn numbers(&self) -> (u64, u64, u64) {
-        numbers(&self.version).expect("Kfp::of keeps only versions with numbers")
-    }
-
     /// Whether this release is `major.minor.patch` or later.
     pub fn at_least(&self, major: u64, minor: u64, patch: u64) -> bool {
-        self.numbers() >= (major, minor, patch)
+        numbers(&self.version).expect("Kfp::of keeps only versions with numbers") >= (major, minor, patch)
     }
 }
 

@@ -331,7 +331,8 @@ fn sidecar_requests(plan: &Plan<'_>, items: &mut [Value], results: &mut Vec<KrmR
             if map.get(KEY).and_then(Value::as_str) != Some("true") {
                 continue;
             }
-            if plan.config.remove_sidecar_requests && !(kind == "labels" && in_selector) {
+            let kept = kind == "labels" && in_selector;
+            if plan.config.remove_sidecar_requests && !kept {
                 map.shift_remove(KEY);
                 if map.is_empty() {
                     if let Some(meta) = template.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -339,11 +340,11 @@ fn sidecar_requests(plan: &Plan<'_>, items: &mut [Value], results: &mut Vec<KrmR
                     }
                 }
             }
-            found.push((kind, path));
+            found.push((kind, path, kept));
         }
-        for (kind, path) in found {
+        for (kind, path, kept) in found {
             let result = match (plan.config.remove_sidecar_requests, kind) {
-                (true, "labels") if in_selector => KrmResult::warning(format!(
+                (true, _) if kept => KrmResult::warning(format!(
                     "asks for a sidecar in namespace {ns}, which is in ambient mode, and spec.selector.matchLabels uses this label, so it is not removed (the template must match the selector): remove it from both in your overlay (a Deployment's selector cannot change in place: recreate it)"
                 )),
                 (true, _) => KrmResult::info(format!("removed: asked for a sidecar in namespace {ns}, which is in ambient mode (removeSidecarRequests)")),
