@@ -182,7 +182,7 @@ def store_env(settings):
         keys = [ref("MINIO_ACCESS_KEY", ACCESS_KEY_KEY), ref("MINIO_SECRET_KEY", SECRET_KEY_KEY),
                 ref("AWS_ACCESS_KEY_ID", ACCESS_KEY_KEY), ref("AWS_SECRET_ACCESS_KEY", SECRET_KEY_KEY)]
     secure = "true" if settings["secure"] else "false"
-    return keys + [
+    env = keys + [
         {"name": "MINIO_HOST", "value": settings["host"]},
         {"name": "MINIO_PORT", "value": settings["port"]},
         {"name": "MINIO_SSL", "value": secure},
@@ -191,10 +191,11 @@ def store_env(settings):
         {"name": "AWS_REGION", "value": settings["region"]},
         {"name": "AWS_SSL", "value": secure},
         {"name": "ARGO_ARCHIVE_BUCKETNAME", "value": settings["bucket"]},
-    ] + ([] if settings["port"] == ("443" if settings["secure"] else "80") else
-         # Read by KFP UIs after 2.17 only; a default port needs no saying.
-         [{"name": "AWS_S3_PORT", "value": settings["port"]}]) + [
-        {"name": n, "value": settings[k]} for n, k in PASSED_ON if settings[k]]
+    ]
+    if settings["port"] != ("443" if settings["secure"] else "80"):
+        # Read by KFP UIs after 2.17 only; a default port needs no saying.
+        env.append({"name": "AWS_S3_PORT", "value": settings["port"]})
+    return env + [{"name": n, "value": settings[k]} for n, k in PASSED_ON if settings[k]]
 
 
 def _api_version(types, kind, default):
